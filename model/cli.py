@@ -1,0 +1,99 @@
+"""The ``misdirect`` command line: a thin layer over the package's functions.
+
+Each command imports its stage lazily so that ``misdirect --help`` stays instant and nothing
+heavy (spaCy, MLflow, LightGBM) loads unless the command needs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="misdirect",
+    help="Stops e-mail from reaching the wrong person.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+console = Console(stderr=True)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Output folder for history.mbox, cases.jsonl, labels.jsonl")],
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same world")] = 42,
+    size: Annotated[str, typer.Option(help="small (seconds, for tests) or default (10-20k messages)")] = "default",
+) -> None:
+    """Generate the synthetic French health-centre world."""
+    from model.synthetic import generate_world
+
+    if size not in ("small", "default"):
+        raise typer.BadParameter("size must be 'small' or 'default'", param_hint="--size")
+    summary = generate_world(out, seed=seed, size=size)  # type: ignore[arg-type]
+    console.print_json(data=summary)
+
+
+@app.command()
+def train(
+    history: Annotated[list[Path], typer.Option(help="mbox, maildir, folder of .eml, or JSONL of check requests; repeatable")],
+    model: Annotated[Path, typer.Option("--model", help="Output folder of the model bundle")],
+    mlflow_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI (default: local SQLite)")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation and the fit")] = 0,
+) -> None:
+    """Build history profiles, simulate misdirections, fit, calibrate, evaluate, save and log."""
+    from model.settings import get_settings
+    from model.train import train_model
+
+    result = train_model(history, model, mlflow_uri=mlflow_uri, seed=seed, settings=get_settings())
+    console.print_json(data=result)
+
+
+@app.command()
+def score(
+    model: Annotated[Path, typer.Option("--model", help="Model bundle folder")],
+    input: Annotated[Path, typer.Option("--input", help="JSONL of check requests")],
+    output: Annotated[Path, typer.Option("--output", help="JSONL of check responses, same order")],
+) -> None:
+    """Score check requests in batch: exactly the code path of ``POST /v1/check``."""
+    from model.scoring import score_file
+    from model.settings import get_settings
+
+    counts = score_file(model, input, output, settings=get_settings())
+    console.print_json(data=counts)
+
+
+@app.command()
+def serve(
+    model: Annotated[Path | None, typer.Option("--model", help="Model bundle folder")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Start the HTTP API with uvicorn."""
+    import os
+
+    import uvicorn
+
+    from model.settings import get_settings
+
+    settings = get_settings()
+    if model is not None:
+        # The app factory reads settings from the environment (also in worker processes).
+        os.environ["MISDIRECT_MODEL_DIR"] = str(model.resolve())
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=None,
+    )
+
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

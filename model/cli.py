@@ -6,6 +6,7 @@ heavy (spaCy, MLflow, LightGBM) loads unless the command needs it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -93,6 +94,37 @@ def serve(
         log_config=None,
     )
 
+
+@app.command()
+def ingest(
+    history: Annotated[list[Path], typer.Option(help="mbox, maildir, folder of .eml, .eml or JSONL of check requests; repeatable")],
+    dedup: Annotated[bool, typer.Option(help="Drop copies of one message (Enron keeps copies in several folders)")] = True,
+    progress: Annotated[bool, typer.Option(help="Progress bar on stderr")] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the counts as JSON on stdout")] = False,
+) -> None:
+    """Read mail history and print what was read: counts only, never contents."""
+    import time
+
+    from model.ingest import IngestStats, print_summary, read_messages
+
+    stats = IngestStats()
+    start = time.perf_counter()
+    try:
+        for _ in read_messages(history, stats=stats, progress=progress, dedup=dedup, keep_attachments=False):
+            pass
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--history") from exc
+    seconds = time.perf_counter() - start
+    if json_out:
+        typer.echo(json.dumps({**stats.to_dict(), "seconds": round(seconds, 3)}, ensure_ascii=False))
+    else:
+        print_summary(stats, console, seconds=seconds)
+
+
+# ``misdirect keys create|list|revoke`` (stdlib + typer only: --help stays instant).
+from service.keys_cli import keys_app  # noqa: E402
+
+app.add_typer(keys_app, name="keys")
 
 
 if __name__ == "__main__":  # pragma: no cover

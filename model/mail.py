@@ -29,6 +29,8 @@ def normalize_address(raw: str | None) -> str | None:
     's.lemaire@cds-havre.example'
     >>> normalize_address("jean@clinique-évreux.fr")
     'jean@xn--clinique-vreux-jkb.fr'
+    >>> normalize_address("a..shankman@enron.com")
+    'a..shankman@enron.com'
     """
     if not raw:
         return None
@@ -42,7 +44,9 @@ def normalize_address(raw: str | None) -> str | None:
     domain = domain.strip().rstrip(".").lower()
     if not local or not domain or len(local) > 64 or len(domain) > 253:
         return None
-    if local.startswith(".") or local.endswith(".") or ".." in local:
+    # Leading, trailing and doubled dots are kept (RFC 5322 obs-local-part): real servers
+    # delivered such addresses, e.g. Enron's "a..shankman@enron.com" or ".palmer@enron.com".
+    if not local.strip("."):
         return None
     if not _LOCAL_RE.match(local):
         return None

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
 
     # Content analysis.
     spacy_model: str = "fr_core_news_md"
+    content_max_ner_chars: int = 100_000  # NER runs on this prefix of the analysed text
+    content_max_text_chars: int = 2_000_000  # identifiers are searched in this much
+    attachment_max_pages: int = 50
+    attachment_max_chars: int = 500_000
+    attachment_timeout_s: float = 1.0
 
     # Decision policy.
     target_false_alarm_rate: float = Field(0.005, gt=0, lt=0.5)
@@ -51,6 +56,23 @@ class Settings(BaseSettings):
     max_attachments: int = 20
     request_timeout_s: float = 4.0
     log_level: str = "INFO"
+    # Feedback and audit tables (SQLAlchemy URL); None: the history store's database.
+    feedback_url: str | None = None
+    # Checks scored at once per worker: more threads only fight over the GIL.
+    check_concurrency: int = Field(2, ge=1, le=64)
+    # How often a worker looks for a reload asked of another worker (seconds; 0: never).
+    reload_poll_s: float = Field(1.0, ge=0)
+
+    # Outlook add-in, served by the service under /addin/ (service/addin_files.py).
+    # Public https origin of the service as Outlook reaches it; empty: taken from each request.
+    public_base_url: str = ""
+    addin_id: str = "5d3c1f0e-6a2b-4c7d-9e8f-1a2b3c4d5e6f"
+    # Key written into the add-in's config.js. Anyone with the add-in can read it: treat it as an
+    # installation identifier. Empty in development: the first of api_keys.
+    addin_api_key: str = ""
+    addin_fail_mode: Literal["open", "closed"] = "open"
+    addin_time_budget_ms: int = Field(4000, ge=500, le=4800)
+    addin_send_mode: Literal["PromptUser", "SoftBlock", "Block"] = "SoftBlock"
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

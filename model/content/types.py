@@ -23,6 +23,7 @@ class Span:
     text: str = field(repr=False)
     score: float = 1.0
     source: TextSource = "body"
+    role: PersonRole | None = None  # PERSON spans only: the role of this mention
 
 
 @dataclass(slots=True)

@@ -1,0 +1,283 @@
+"""Latency of ``POST /v1/check`` on loopback, against a real uvicorn server.
+
+Starts ``python -m uvicorn service.app:create_app --factory`` on 127.0.0.1 with the given model
+bundle, drives it with httpx at several concurrency levels (a 2 KB French message, 3
+recipients, NER included), asks for a reload in the middle of a loaded phase, and measures in
+the same run the time of bare stock ``fr_core_news_md`` on the same text. Writes
+``bench/results/latency.json``.
+
+    python bench/latency.py --model /tmp/m [--workers 2] [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "bench-key-0123456789abcdef"
+
+BODY = """Bonjour Sophie,
+
+Suite à notre échange de ce matin, je te transmets les éléments concernant le dossier de
+Madame Hélène Durand, née le 14/03/1958, suivie au centre depuis 2019 pour son diabète de type 2
+et une hypertension artérielle. Son numéro de sécurité sociale est le 2 58 03 76 451 089 12 et
+elle est rattachée à la CPAM de Rouen-Elbeuf-Dieppe. Le médecin traitant, le Dr Marc Lefebvre,
+a demandé un bilan sanguin complet (HbA1c, créatinine, bilan lipidique) avant la prochaine
+consultation prévue le 12 juin à 10 h 30.
+
+Pour la facturation, la patiente a fourni un nouveau RIB : FR76 3000 6000 0112 3456 7890 189.
+Merci de mettre à jour son dossier administratif et de vérifier que la télétransmission des
+feuilles de soins du mois de mai a bien été faite ; deux actes infirmiers (pansements) et une
+séance de kinésithérapie n'apparaissent pas dans le dernier bordereau. Tu peux la joindre au
+06 12 34 56 78 en fin de matinée, elle préfère être appelée plutôt que de recevoir un courrier.
+
+Par ailleurs, Monsieur Paul Roux a appelé pour décaler son rendez-vous de radiologie ; je lui ai
+proposé le mardi suivant, il doit confirmer. Peux-tu aussi relancer le laboratoire pour les
+résultats de Mme Martin (prélèvement du 28 mai), ils ne sont toujours pas arrivés dans la
+messagerie sécurisée ?
+
+Je serai en réunion de coordination jeudi après-midi avec l'équipe de l'EHPAD des Tilleuls et le
+service de soins infirmiers à domicile ; si tu as des points à remonter sur les patients communs,
+envoie-les moi avant mercredi soir.
+
+Bonne journée,
+Camille Martin
+Secrétariat médical — Centre de santé du Havre
+"""
+
+REQUEST = {
+    "sender": {"address": "c.martin@cds-havre.example", "name": "Camille Martin"},
+    "to": [{"address": "s.lemaire@cds-havre.example", "name": "Sophie Lemaire"}],
+    "cc": ["facturation@cds-havre.example", "dr.lefebvre@cds-havre.example"],
+    "bcc": [],
+    "subject": "Dossier Mme Durand — bilan et facturation",
+    "body": BODY,
+    "body_format": "text",
+    "sent_at": "2023-06-03T09:12:00+02:00",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bare_ner_ms(text: str, repeats: int) -> dict[str, float]:
+    """Median time of stock fr_core_news_md on the text: full pipeline and NER alone."""
+    import spacy
+
+    out: dict[str, float] = {}
+    for label, kwargs in (("full_pipeline", {}), ("ner_only", {"enable": ["ner"]})):
+        nlp = spacy.load("fr_core_news_md", **kwargs)
+        for _ in range(5):
+            nlp(text)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            nlp(text)
+            times.append((time.perf_counter() - t0) * 1000)
+        out[f"{label}_p50_ms"] = round(statistics.median(times), 2)
+        out[f"{label}_components"] = ",".join(nlp.pipe_names)  # type: ignore[assignment]
+        del nlp
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def drive(url: str, concurrency: int, total: int, reload_at: int | None = None) -> dict:
+    """``total`` checks, ``concurrency`` in flight; optionally a reload after ``reload_at``."""
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    errors: list[str] = []
+    counter = iter(range(total))
+    reload_result: dict | None = None
+    headers = {"Authorization": f"Bearer {KEY}"}
+    limits = httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2)
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30, limits=limits) as client:
+
+        async def one_worker() -> None:
+            nonlocal reload_result
+            for i in counter:
+                if reload_at is not None and i == reload_at:
+                    t0 = time.perf_counter()
+                    r = await client.post("/v1/admin/reload", json={})
+                    reload_result = {"status": r.status_code, "seconds": round(time.perf_counter() - t0, 3),
+                                     "body": r.json() if r.status_code == 200 else r.text[:200]}
+                t0 = time.perf_counter()
+                try:
+                    r = await client.post("/v1/check", json=REQUEST)
+                    code = str(r.status_code)
+                    if r.status_code != 200:
+                        errors.append(f"{r.status_code}: {r.text[:120]}")
+                    else:
+                        body = r.json()
+                        if len(body["recipients"]) != 3:
+                            errors.append("wrong recipient count")
+                except httpx.HTTPError as exc:
+                    code = type(exc).__name__
+                    errors.append(code)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                statuses[code] = statuses.get(code, 0) + 1
+
+        t_start = time.perf_counter()
+        await asyncio.gather(*(one_worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - t_start
+    return {
+        "concurrency": concurrency,
+        "requests": total,
+        "p50_ms": round(pct(latencies, 0.50), 2),
+        "p90_ms": round(pct(latencies, 0.90), 2),
+        "p99_ms": round(pct(latencies, 0.99), 2),
+        "max_ms": round(max(latencies), 2),
+        "throughput_rps": round(total / wall, 2),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "statuses": statuses,
+        **({"reload": reload_result} if reload_at is not None else {}),
+    }
+
+
+def worker_rss_mb(parent: psutil.Process) -> list[float]:
+    """RSS of each worker: the supervisor's spawned children, or the server itself (1 worker)."""
+    workers = [p for p in parent.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+    return [round(p.memory_info().rss / 2**20, 1) for p in (workers or [parent])]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, required=True, help="model bundle folder")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--requests", type=int, default=200, help="requests per concurrency level (c=1 uses half)")
+    ap.add_argument("--ner-repeats", type=int, default=50)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latency.json")
+    args = ap.parse_args()
+
+    text_len = len(REQUEST["subject"]) + len(BODY)
+    print(f"message: {len(BODY.encode())} bytes of body, 3 recipients", flush=True)
+    ner = bare_ner_ms(REQUEST["subject"] + "\n" + BODY, args.ner_repeats)
+    print("bare stock NER:", ner, flush=True)
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    tmp = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    env = {
+        **os.environ,
+        "MISDIRECT_MODEL_DIR": str(args.model.resolve()),
+        "MISDIRECT_API_KEYS": KEY,
+        "MISDIRECT_VAR_DIR": str(tmp),
+        "MISDIRECT_HISTORY_URL": f"sqlite:///{tmp / 'history.db'}",
+        "MISDIRECT_KEY_STORE": str(tmp / "keys.json"),
+        "MISDIRECT_LOG_LEVEL": "WARNING",
+    }
+    cmd = [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory",
+           "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
+           "--no-access-log", "--log-level", "warning"]
+    t0 = time.perf_counter()
+    log = (tmp / "server.log").open("wb")
+    server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    result: dict = {}
+    try:
+        ready_s = None
+        ready_seen = 0
+        while time.perf_counter() - t0 < 120:
+            if server.poll() is not None:
+                raise SystemExit(f"server exited: {(tmp / 'server.log').read_text()[-2000:]}")
+            try:
+                r = httpx.get(url + "/readyz", timeout=2)
+                if r.status_code == 200:
+                    ready_seen += 1
+                    ready_s = ready_s or time.perf_counter() - t0
+                    # Every worker must be up: wait until a few in a row answer ready.
+                    if ready_seen >= 3 * args.workers:
+                        break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        if ready_s is None:
+            raise SystemExit("server never became ready")
+        print(f"ready after {ready_s:.2f} s", flush=True)
+        time.sleep(1.0)  # let the other workers finish loading before measuring
+
+        runs = []
+        for conc, total in ((1, max(20, args.requests // 2)), (8, args.requests), (32, args.requests)):
+            asyncio.run(drive(url, conc, min(total, 2 * conc)))  # warm connections
+            run = asyncio.run(drive(url, conc, total))
+            print(json.dumps(run), flush=True)
+            runs.append(run)
+        reload_run = asyncio.run(drive(url, 8, args.requests, reload_at=args.requests // 4))
+        print("reload under load:", json.dumps(reload_run), flush=True)
+        time.sleep(2 * 1.0 + 1)  # the other workers follow the reload
+        rss = worker_rss_mb(psutil.Process(server.pid))
+        metrics = httpx.get(url + "/metrics").text
+        model_version = httpx.get(url + "/readyz").json().get("model_version")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+    # The target is judged against stock NER alone (what the analyzer runs); the stock full
+    # pipeline (tagger, parser, lemmatizer too) is reported alongside.
+    bare = ner["ner_only_p50_ms"]
+    bare_full = ner["full_pipeline_p50_ms"]
+    c1, c8 = runs[0], runs[1]
+    targets = {
+        "c1_p50_le_1.3x_bare_ner": c1["p50_ms"] <= 1.3 * bare,
+        "c8_throughput_ge_1.6_per_bare_ner": c8["throughput_rps"] >= 1.6 * 1000 / bare,
+        "c8_p99_le_250ms": c8["p99_ms"] <= 250,
+        "rss_le_600mb_per_worker": max(rss) <= 600,
+        "ready_le_10s": ready_s <= 10,
+        "zero_errors": all(r["errors"] == 0 for r in runs),
+        "reload_under_load_no_failure": reload_run["errors"] == 0
+        and (reload_run.get("reload") or {}).get("status") == 200,
+    }
+    result = {
+        "command": " ".join([Path(sys.executable).name, "bench/latency.py", *sys.argv[1:]]),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "message": {"body_bytes": len(BODY.encode()), "text_chars": text_len, "recipients": 3},
+        "model_version": model_version,
+        "bare_ner": ner,
+        "server": {
+            "workers": args.workers,
+            "time_to_ready_s": round(ready_s, 2),
+            "rss_mb_per_worker": rss,
+            "check_concurrency_per_worker": int(os.environ.get("MISDIRECT_CHECK_CONCURRENCY", 2)),
+        },
+        "runs": runs,
+        "reload_under_load": reload_run,
+        "c1_p50_over_bare_ner": round(c1["p50_ms"] / bare, 2),
+        "c1_p50_over_bare_full_pipeline": round(c1["p50_ms"] / bare_full, 2),
+        "c8_throughput_times_bare_ner_s": round(c8["throughput_rps"] * bare / 1000, 2),
+        "targets": targets,
+        "metrics_errors_lines": [ln for ln in metrics.splitlines() if ln.startswith("misdirect_errors_total")],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps({k: result[k] for k in ("bare_ner", "server", "targets")}, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

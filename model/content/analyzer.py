@@ -1,0 +1,307 @@
+"""``ContentAnalyzer``: one spaCy run per message, shared by every detector.
+
+The analysed text is the subject, the sender's own body, the quoted/forwarded part and the
+attachments' text, joined with blank lines; each part keeps its ``source``. Persons come
+from spaCy's ``fr_core_news_md`` NER (only its ``ner`` component runs: it has its own
+tok2vec) with an ``entity_ruler`` of INSEE first names and titles in front, then domain
+cleaning and roles (addressee, signer, third party). Identifiers and health terms come from
+the detector registry. Nothing is logged or written.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from model.content.attachments import Limits, extract_text
+from model.content.detectors import detect_all, health_score
+from model.content.persons import (
+    NameSpan,
+    clean_entity,
+    layout,
+    line_names,
+    link_person,
+    ruler_patterns,
+    split_name,
+    split_quoted,
+)
+from model.content.textutil import fold, strip_accents
+from model.content.types import (
+    AttachmentSummary,
+    ContentAnalysis,
+    Person,
+    PersonRole,
+    Span,
+    TextSource,
+)
+from model.mail import Address, Message
+from model.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import spacy
+    from spacy.tokens import Doc
+
+RULER_NAME = "misdirect_person_ruler"
+_UNUSED_COMPONENTS = ("tok2vec", "morphologizer", "parser", "attribute_ruler", "lemmatizer",
+                      "senter", "tagger")
+_SEPARATOR = "\n\n"
+_QUOTE_MARKS_RE = re.compile(r"(?m)^[ \t]*>[ >\t]*")
+
+
+@dataclass(slots=True)
+class _Segment:
+    source: TextSource
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class _Prepared:
+    message: Message
+    text: str
+    segments: list[_Segment]
+    attachments: list[AttachmentSummary] = field(default_factory=list)
+
+
+class ContentAnalyzer:
+    """French content analysis of a message: persons with roles and links, identifiers,
+    health score, attachment summaries. ``load()`` is lazy and idempotent."""
+
+    def __init__(self, settings: Settings | None = None, nlp: spacy.Language | None = None):
+        self.settings = settings or get_settings()
+        self._nlp = nlp
+        self._disable: list[str] = []
+        self._loaded = False
+        self._lock = threading.Lock()
+        self.limits = Limits(
+            max_bytes=self.settings.max_attachment_bytes,
+            max_pages=self.settings.attachment_max_pages,
+            max_chars=self.settings.attachment_max_chars,
+            timeout_s=self.settings.attachment_timeout_s,
+        )
+        self.max_ner_chars = self.settings.content_max_ner_chars
+        self.max_text_chars = self.settings.content_max_text_chars
+
+    # ------------------------------------------------------------------ loading
+    @property
+    def nlp(self) -> spacy.Language:
+        self.load()
+        assert self._nlp is not None
+        return self._nlp
+
+    def load(self) -> ContentAnalyzer:
+        """Load spaCy (NER only) and add the person ruler; idempotent and thread-safe."""
+        if self._loaded:
+            return self
+        with self._lock:
+            if self._loaded:
+                return self
+            import spacy
+
+            if self._nlp is None:
+                self._nlp = spacy.load(self.settings.spacy_model, exclude=list(_UNUSED_COMPONENTS))
+            nlp = self._nlp
+            if RULER_NAME not in nlp.pipe_names:
+                where = {"before": "ner"} if "ner" in nlp.pipe_names else {}
+                ruler = nlp.add_pipe("entity_ruler", name=RULER_NAME, config={
+                    "overwrite_ents": False, "validate": False}, **where)
+                ruler.add_patterns(ruler_patterns())  # type: ignore[attr-defined]
+            # A caller's full pipeline keeps its components; we just do not run them.
+            self._disable = [n for n in nlp.pipe_names if n in _UNUSED_COMPONENTS]
+            self._loaded = True
+        return self
+
+    # ------------------------------------------------------------------ public API
+    def analyze(self, message: Message) -> ContentAnalysis:
+        """Analyse one message (one spaCy run)."""
+        prepared = self._prepare(message)
+        doc = self.nlp(prepared.text[: self.max_ner_chars], disable=self._disable)
+        return self._finish(prepared, doc)
+
+    def analyze_many(self, messages: Iterable[Message], batch_size: int = 64) -> Iterator[ContentAnalysis]:
+        """Analyse messages in order with ``nlp.pipe`` (faster than one by one)."""
+        nlp = self.nlp
+        prepared = (self._prepare(m) for m in messages)
+        pairs = ((p.text[: self.max_ner_chars], p) for p in prepared)
+        for doc, p in nlp.pipe(pairs, as_tuples=True, batch_size=batch_size, disable=self._disable):
+            yield self._finish(p, doc)
+
+    def analyze_text(self, text: str, source: TextSource = "body") -> ContentAnalysis:
+        """Analyse a bare text (no addresses to link), e.g. for benchmarks."""
+        from datetime import UTC, datetime
+
+        return self.analyze(Message("text", datetime.now(UTC), None, body=text)) if source == "body" \
+            else self._analyze_segments([(source, text)])
+
+    def person_spans(self, doc: Doc) -> list[NameSpan]:
+        """Clean person spans of a processed doc (used by the NER benchmark)."""
+        spans: list[NameSpan] = []
+        for ent in doc.ents:
+            spans.extend(clean_entity(doc.text, ent.start_char, ent.end_char, ent.label_))
+        return spans
+
+    # ------------------------------------------------------------------ internals
+    def _analyze_segments(self, parts: list[tuple[TextSource, str]]) -> ContentAnalysis:
+        from datetime import UTC, datetime
+
+        text, segments = _join(parts, self.max_text_chars)
+        prepared = _Prepared(Message("text", datetime.now(UTC), None), text, segments)
+        doc = self.nlp(text[: self.max_ner_chars], disable=self._disable)
+        return self._finish(prepared, doc)
+
+    def _prepare(self, message: Message) -> _Prepared:
+        body = message.body or ""
+        cut = split_quoted(body)
+        own, quoted = body[:cut], body[cut:]
+        # Blank the "> " quote marks (same length) so the NER sees plain sentences.
+        quoted = _QUOTE_MARKS_RE.sub(lambda m: " " * len(m.group()), quoted)
+        parts: list[tuple[TextSource, str]] = [("subject", message.subject or ""), ("body", own),
+                                               ("quoted", quoted)]
+        summaries: list[AttachmentSummary] = []
+        for index, att in enumerate(message.attachments):
+            if index >= self.settings.max_attachments:
+                summaries.append(AttachmentSummary(att.filename, att.content_type, att.size,
+                                                   "unknown", "refused",
+                                                   detail="too many attachments"))
+                continue
+            summary, text = extract_text(att, self.limits)
+            summaries.append(summary)
+            if text:
+                parts.append(("attachment", text))
+        text, segments = _join(parts, self.max_text_chars)
+        return _Prepared(message, text, segments, summaries)
+
+    def _finish(self, prepared: _Prepared, doc: Doc) -> ContentAnalysis:
+        text = prepared.text
+        folded = fold(text)
+        segments = prepared.segments
+        layouts = {id(s): layout(text, s.start, s.end) for s in segments
+                   if s.source in ("body", "quoted")}
+
+        # Identifiers and health terms, each span tagged with the part it came from.
+        spans: list[Span] = detect_all(text, folded=folded)
+        for span in spans:
+            span.source = _segment_at(segments, span.start).source
+
+        # Persons: NER + ruler entities, cleaned, with roles.
+        message = prepared.message
+        candidates = [a for a in [message.sender, *(a for _, a in message.recipients())] if a]
+        persons: dict[tuple[str, PersonRole, TextSource], Person] = {}
+        names: dict[str, None] = {}
+        found = self.person_spans(doc)
+        # Names alone on greeting and signature lines that the NER missed ("Sophie").
+        for lay in layouts.values():
+            for region in (lay.greeting, lay.signature):
+                if region is None or region[0] >= len(doc.text):
+                    continue
+                for extra in line_names(text, region[0], min(region[1], len(doc.text))):
+                    if all(extra.end <= f.start or extra.start >= f.end for f in found):
+                        found.append(extra)
+        found.sort(key=lambda n: n.start)
+        for name_span in found:
+            segment = _segment_at(segments, name_span.start)
+            role = _role(layouts.get(id(segment)), segment, name_span.start)
+            key_name = _canonical(name_span.text)
+            spans.append(Span("PERSON", name_span.start, name_span.end, name_span.text, 0.85,
+                              segment.source, role))
+            names.setdefault(key_name, None)
+            key = (key_name, role, segment.source)
+            if key in persons:
+                continue
+            first, last = split_name(name_span.text)
+            person = Person(name_span.text, role, segment.source, first, last)
+            person.linked_address = link_person(person, candidates)
+            persons[key] = person
+        spans.sort(key=lambda s: (s.start, s.end))
+
+        counts = _counts(spans, names)
+        health_spans = [s for s in spans if s.kind == "HEALTH"]
+        distinct_terms = len({fold(s.text).rstrip("sx") for s in health_spans})
+        score = health_score(len(health_spans), distinct_terms, counts.get("NIR", 0))
+        return ContentAnalysis(
+            persons=list(persons.values()),
+            spans=spans,
+            counts=counts,
+            health_score=score,
+            attachments=prepared.attachments,
+            text=text,
+        )
+
+
+def _join(parts: list[tuple[TextSource, str]], max_chars: int) -> tuple[str, list[_Segment]]:
+    chunks: list[str] = []
+    segments: list[_Segment] = []
+    pos = 0
+    for source, part in parts:
+        if not part or not part.strip():
+            continue
+        if pos >= max_chars:
+            break
+        part = part[: max_chars - pos]
+        if chunks and not (source == "quoted" and segments and segments[-1].source == "body"):
+            # The quoted part follows the body as in the message: offsets stay body offsets.
+            chunks.append(_SEPARATOR)
+            pos += len(_SEPARATOR)
+        segments.append(_Segment(source, pos, pos + len(part)))
+        chunks.append(part)
+        pos += len(part)
+    if not segments:
+        segments.append(_Segment("body", 0, 0))
+    return "".join(chunks), segments
+
+
+def _segment_at(segments: list[_Segment], offset: int) -> _Segment:
+    found = segments[0]
+    for segment in segments:
+        if segment.start <= offset:
+            found = segment
+        else:
+            break
+    return found
+
+
+def _role(lay, segment: _Segment, offset: int) -> PersonRole:
+    if lay is None:
+        return "third_party"
+    if lay.greeting and lay.greeting[0] <= offset < lay.greeting[1]:
+        return "addressee"
+    if any(a <= offset < b for a, b in lay.header_to):
+        return "addressee"
+    if any(a <= offset < b for a, b in lay.header_from):
+        return "signer"
+    if lay.signature and lay.signature[0] <= offset < lay.signature[1]:
+        return "signer"
+    return "third_party"
+
+
+def _canonical(name: str) -> str:
+    return " ".join(re.split(r"[^a-z]+", strip_accents(name).lower())).strip()
+
+
+def _counts(spans: list[Span], person_names: dict[str, None]) -> dict[str, int]:
+    """Distinct values per identifier kind, occurrences of health terms, distinct persons."""
+    values: dict[str, set[str]] = {}
+    health = 0
+    for span in spans:
+        if span.kind == "HEALTH":
+            health += 1
+        elif span.kind != "PERSON":
+            values.setdefault(span.kind, set()).add(re.sub(r"[\s.\-]", "", span.text).upper())
+    counts = {kind: len(v) for kind, v in values.items()}
+    # "Durand" and "Marie Durand" are one person: drop names contained in a longer one.
+    names = list(person_names)
+    distinct = [n for n in names
+                if not any(n != other and set(n.split()) < set(other.split()) for other in names)]
+    counts["PERSON"] = len(distinct)
+    counts["HEALTH"] = health
+    for key in ("NIR", "IBAN", "BIRTH_DATE", "PHONE"):
+        counts.setdefault(key, 0)
+    return counts
+
+
+def candidate_addresses(message: Message) -> list[Address]:
+    """The sender and every recipient: what persons can be linked to."""
+    return [a for a in [message.sender, *(a for _, a in message.recipients())] if a]

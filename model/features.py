@@ -1,0 +1,458 @@
+"""Features of one (message, recipient): the same pure functions in training and serving.
+
+``message_context`` digests the message once (topic vector, greeting, people named, sensitive
+counts); ``recipient_features`` then compares one recipient with the sender's history. Each row
+comes with an :class:`Evidence` that the reasons and the suggestion are drawn from.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from model.content.types import ContentAnalysis
+from model.history.kinds import KIND_INDEX, is_private, org_key, recipient_kind
+from model.history.names import (
+    capitalised_tokens,
+    first_last,
+    fold,
+    greeting_name,
+    name_matches,
+    name_tokens,
+)
+from model.history.profiles import DAY, HistoryProfiles, SenderIndex, unit
+from model.mail import Message
+
+FEATURE_NAMES: tuple[str, ...] = (
+    # relationship
+    "log_sent", "log_received", "never_contact", "log_days_since_last", "log_days_since_first",
+    "log_recency_weight", "share_of_sender", "log_org_count", "log_org_days_since_last",
+    "log_recipient_received", "log_recipient_sent", "log_recipient_senders", "log_sender_sent",
+    "log_sender_contacts",
+    # domain
+    "log_domain_count", "log_org_domain_count", "domain_edit_distance",
+    # topic
+    "topic_pair", "topic_recipient", "topic_rank", "topic_best_gap", "has_pair_topic",
+    # co-recipients
+    "n_recipients", "is_cc", "is_bcc", "log_corecipient_max", "corecipient_frac",
+    "log_others_cohesion",
+    # confusability
+    "edit_distance", "edit_local_distance", "edit_neighbour_log_count", "edit_neighbour_topic_gap",
+    "prefix_len", "prefix_neighbour_log_count", "homonym", "homonym_neighbour_log_count",
+    "neighbour_topic_gap",
+    # kind
+    "kind", "is_private", "log_sender_kind_count",
+    # content
+    "log_nir", "log_iban", "log_birth_date", "log_phone", "log_health",
+    "health_score", "sensitive_private", "greeting", "greeting_other_recipient",
+    "about_recipient", "third_party_count", "third_party_private",
+)
+CATEGORICAL = ("kind",)
+NEVER_DAYS = 5000.0
+
+
+@dataclass(slots=True)
+class MessageContext:
+    """A message digested once for all its recipients (memory only)."""
+
+    sender: str
+    t: float
+    vector: np.ndarray
+    recipients: list[tuple[str, str]]  # (field, address), unique addresses in request order
+    names: dict[str, str | None]
+    greeting: str | None
+    counts: dict[str, int]
+    health_score: float
+    persons: list[tuple[str | None, str | None, str]]  # (first, last, display) people named
+
+
+@dataclass(slots=True)
+class Evidence:
+    """What the features saw, for reasons and suggestions (memory only)."""
+
+    address: str
+    field: str
+    kind: str
+    sent: int = 0
+    received: int = 0
+    days_since_last: float | None = None
+    domain_known: bool = True
+    neighbour: str | None = None
+    neighbour_why: str | None = None  # "edit", "prefix", "homonym", "topic"
+    neighbour_count: int = 0
+    neighbour_distance: int = 0
+    neighbour_topic_gap: float = 0.0
+    topic_pair: float = 0.0
+    topic_best_gap: float = 0.0
+    best_topic_contact: str | None = None
+    greeting: str | None = None
+    greeting_state: int = 0
+    about_recipient: bool = False
+    third_parties: list[str] = field(default_factory=list)
+    corecipient_frac: float = 1.0
+    n_others: int = 0
+    sensitive: int = 0
+
+
+def _log(x: float) -> float:
+    return math.log1p(max(0.0, x))
+
+
+_TITLE_BEFORE = re.compile(r"\b(?:M\.|Mme|Mlle|Madame|Monsieur|Dr|Docteur|Mr|Mrs|Ms)\s+([A-ZÀ-Ý][\w'\-]+)")
+
+
+def _gazetteer_persons(text: str, profiles: HistoryProfiles) -> list[tuple[str | None, str | None, str]]:
+    """Known contacts named in the text: surname and first name both present, or a title + surname."""
+    index = profiles.name_index()
+    if not index:
+        return []
+    tokens = capitalised_tokens(text)
+    titled = {fold(m.group(1)) for m in _TITLE_BEFORE.finditer(text[:4000])}
+    found: list[tuple[str | None, str | None, str]] = []
+    seen: set[str] = set()
+    for last in tokens & index.keys():
+        for first, display in index[last]:
+            if (first and first in tokens) or last in titled:
+                key = f"{first} {last}"
+                if key not in seen:
+                    seen.add(key)
+                    found.append((first if first in tokens else None, last, display))
+    return found
+
+
+def light_analysis(message: Message) -> ContentAnalysis:
+    """Identifier and health-term counts without NER (what the features read, in training and
+    in serving alike, so both see the same distribution). Persons come from the gazetteer."""
+    from model.content.detectors import detect_all, health_score
+    from model.content.textutil import fold as cfold
+
+    parts = [message.subject, message.body[:20000]]
+    for att in message.attachments:
+        if att.content_type.startswith(("text/", "application/csv")) or att.filename.lower().endswith(
+            (".csv", ".txt")
+        ):
+            parts.append(att.data[:200000].decode("utf-8", "replace"))
+    text = "\n\n".join(parts)
+    values: dict[str, set[str]] = {}
+    health_terms: list[str] = []
+    for span in detect_all(text):
+        if span.kind == "HEALTH":
+            health_terms.append(cfold(span.text).rstrip("sx"))
+        elif span.kind != "PERSON":
+            values.setdefault(span.kind, set()).add(re.sub(r"[\s.\-]", "", span.text).upper())
+    counts = {kind: len(v) for kind, v in values.items()}
+    counts["HEALTH"] = len(health_terms)
+    score = health_score(len(health_terms), len(set(health_terms)), counts.get("NIR", 0))
+    return ContentAnalysis(counts=counts, health_score=score)
+
+
+def message_context(
+    message: Message,
+    profiles: HistoryProfiles,
+    analysis: ContentAnalysis | None = None,
+    vector: np.ndarray | None = None,
+) -> MessageContext:
+    """Digest ``message`` once: topic vector, greeting, people named, sensitive counts."""
+    sender = message.sender.address if message.sender else ""
+    if vector is None:
+        vector = profiles.vectorize([message])[0]
+    seen: dict[str, str] = {}
+    names: dict[str, str | None] = {}
+    for fld, addr in message.recipients():
+        if addr.address not in seen and addr.address != sender:
+            seen[addr.address] = fld
+            names[addr.address] = addr.name or profiles.name_of(addr.address)
+    counts: dict[str, int] = {}
+    health = 0.0
+    persons: list[tuple[str | None, str | None, str]] = []
+    if analysis is not None:
+        counts = dict(analysis.counts)
+        health = float(analysis.health_score)
+        for p in analysis.persons:
+            if p.role == "third_party":
+                first = fold(p.first_name) if p.first_name else None
+                last = fold(p.last_name) if p.last_name else None
+                if first is None and last is None:
+                    first, last = first_last(p.name)
+                persons.append((first, last, p.name))
+    text = f"{message.subject}\n{message.body}"
+    known = {(f, la) for f, la, _ in persons}
+    for first, last, display in _gazetteer_persons(text, profiles):
+        if (first, last) not in known and (None, last) not in known:
+            persons.append((first, last, display))
+    return MessageContext(
+        sender=sender,
+        t=message.date.timestamp(),
+        vector=vector,
+        recipients=[(f, a) for a, f in seen.items()],
+        names=names,
+        greeting=greeting_name(message.body),
+        counts=counts,
+        health_score=health,
+        persons=persons,
+    )
+
+
+def _person_is(first: str | None, last: str | None, display: str | None, address: str) -> bool:
+    tokens = set(name_tokens(display, address))
+    local = fold(address.split("@", 1)[0])
+    if last and (last in tokens or (len(last) >= 4 and last in local)):
+        return first is None or first in tokens or first[:1] == local[:1] or first in local
+    return False
+
+
+def _neighbours(index: SenderIndex, r: str, exclude: set[str]) -> dict[str, tuple[int, int, int]]:
+    """Confusable contacts: address → (full distance, local distance, compact distance)."""
+    out: dict[str, tuple[int, int, int]] = {}
+    local = r.split("@", 1)[0]
+    compact = re.sub(r"[._\-]", "", local)
+    for addr, dist, _i in process.extract(r, index.addresses, scorer=Levenshtein.distance,
+                                         score_cutoff=3, limit=8):
+        if addr not in exclude:
+            out[addr] = (int(dist), 99, 99)
+    for _, dist, i in process.extract(local, index.locals_, scorer=Levenshtein.distance,
+                                      score_cutoff=2, limit=8):
+        addr = index.addresses[i]
+        if addr not in exclude:
+            full = out.get(addr, (99, 99, 99))[0]
+            c = Levenshtein.distance(compact, re.sub(r"[._\-]", "", index.locals_[i]))
+            out[addr] = (full, int(dist), int(c))
+    return out
+
+
+def recipient_features(
+    ctx: MessageContext, address: str, fld: str, profiles: HistoryProfiles
+) -> tuple[np.ndarray, Evidence]:
+    """The feature row of one recipient (order of :data:`FEATURE_NAMES`) and its evidence."""
+    s, t = ctx.sender, ctx.t
+    kind = recipient_kind(s, address)
+    ev = Evidence(address=address, field=fld, kind=kind)
+    f: dict[str, float] = {}
+    p_out = profiles.pair(s, address)
+    p_in = profiles.pair(address, s)
+    sent = p_out.count if p_out else 0
+    received = p_in.count if p_in else 0
+    ev.sent, ev.received = sent, received
+    last = max(p_out.last if p_out else 0.0, p_in.last if p_in else 0.0)
+    first = min(x.first for x in (p_out, p_in) if x) if (p_out or p_in) else 0.0
+    days_last = (t - last) / DAY if last else NEVER_DAYS
+    ev.days_since_last = days_last if last else None
+    sinfo = profiles.addresses.get(s)
+    rinfo = profiles.addresses.get(address)
+    sender_sent = sinfo.sent if sinfo else 0
+    f["log_sent"] = _log(sent)
+    f["log_received"] = _log(received)
+    f["never_contact"] = float(sent == 0 and received == 0)
+    f["log_days_since_last"] = _log(max(days_last, 0.0))
+    f["log_days_since_first"] = _log((t - first) / DAY) if first else 0.0
+    f["log_recency_weight"] = _log(p_out.weight_at(t)) if p_out else 0.0
+    f["share_of_sender"] = sent / sender_sent if sender_sent else 0.0
+    op = profiles.org_pair(s, address)
+    f["log_org_count"] = _log(op.count if op else 0)
+    f["log_org_days_since_last"] = _log((t - op.last) / DAY) if op else _log(NEVER_DAYS)
+    f["log_recipient_received"] = _log(rinfo.received if rinfo else 0)
+    f["log_recipient_sent"] = _log(rinfo.sent if rinfo else 0)
+    f["log_recipient_senders"] = _log(len(profiles.inn.get(address, ())))
+    f["log_sender_sent"] = _log(sender_sent)
+    f["log_sender_contacts"] = _log(len(profiles.out.get(s, ())))
+
+    domain = address.rsplit("@", 1)[1]
+    sdom = profiles.sender_domains.get(s)
+    odom = profiles.org_domains.get(org_key(s)) if s else None
+    f["log_domain_count"] = _log(sdom.get(domain, 0) if sdom else 0)
+    org_domain_count = odom.get(domain, 0) if odom else 0
+    f["log_org_domain_count"] = _log(org_domain_count)
+    ddist = 0.0
+    if org_domain_count == 0:
+        known = [d for d, c in (odom or {}).items() if c >= 2]
+        hit = process.extractOne(domain, known, scorer=Levenshtein.distance) if known else None
+        ddist = float(min(hit[1], 9)) if hit else 9.0
+        ev.domain_known = False
+    f["domain_edit_distance"] = ddist
+
+    # Topic fit: of the message to this pair, to this recipient, and against the alternatives.
+    index = profiles.sender_index(s)
+    vec = ctx.vector
+    pair_topic = unit(p_out.topic) if p_out else None
+    topic_pair = float(pair_topic @ vec) if pair_topic is not None else 0.0
+    rtopic = unit(rinfo.topic) if rinfo else None
+    f["topic_pair"] = topic_pair
+    f["topic_recipient"] = float(rtopic @ vec) if rtopic is not None else 0.0
+    f["has_pair_topic"] = float(pair_topic is not None)
+    cos_all = index.topics @ vec if index.addresses else np.zeros(0, dtype=np.float32)
+    if len(cos_all):
+        usual = index.counts >= 2
+        pool = cos_all[usual] if usual.any() else cos_all
+        f["topic_rank"] = float((pool > topic_pair).mean())
+        best = int(np.argmax(np.where(usual, cos_all, -1.0))) if usual.any() else int(np.argmax(cos_all))
+        f["topic_best_gap"] = float(cos_all[best] - topic_pair)
+        ev.best_topic_contact = index.addresses[best]
+    else:
+        f["topic_rank"] = 0.5
+        f["topic_best_gap"] = 0.0
+    ev.topic_pair = topic_pair
+    ev.topic_best_gap = f["topic_best_gap"]
+
+    # Co-recipients.
+    others = [a for _, a in ctx.recipients if a != address]
+    f["n_recipients"] = _log(len(ctx.recipients))
+    f["is_cc"] = float(fld == "cc")
+    f["is_bcc"] = float(fld == "bcc")
+    together = [profiles.together(address, o) for o in others]
+    f["log_corecipient_max"] = _log(max(together)) if together else 0.0
+    f["corecipient_frac"] = float(np.mean([x > 0 for x in together])) if together else 1.0
+    if len(others) >= 2:
+        pairs = [profiles.together(a, b) for i, a in enumerate(others[:8]) for b in others[i + 1 : 8]]
+        f["log_others_cohesion"] = _log(float(np.mean(pairs)))
+    else:
+        f["log_others_cohesion"] = 0.0
+    ev.corecipient_frac, ev.n_others = f["corecipient_frac"], len(others)
+
+    # Confusability: a contact the sender writes to more, one letter / a prefix / a name away.
+    exclude = {address, s}
+    pos = {a: i for i, a in enumerate(index.addresses)}
+    counts_of = lambda a: int(index.counts[pos[a]]) if a in pos else 0  # noqa: E731
+    cos_of = lambda a: float(cos_all[pos[a]]) if a in pos else 0.0  # noqa: E731
+    neighbours = _neighbours(index, address, exclude) if index.addresses else {}
+    edit_best: tuple[str, int, int] | None = None
+    for a, (full, loc, comp) in neighbours.items():
+        d = min(full, loc + (0 if a.rsplit("@", 1)[1] == domain else 1), comp + 1)
+        if counts_of(a) <= 0:
+            continue
+        if edit_best is None or (d, -counts_of(a)) < (edit_best[1], -edit_best[2]):
+            edit_best = (a, d, counts_of(a))
+    if edit_best:
+        f["edit_distance"] = float(edit_best[1])
+        f["edit_local_distance"] = float(min(neighbours[edit_best[0]][1:]))
+        f["edit_neighbour_log_count"] = _log(edit_best[2])
+        f["edit_neighbour_topic_gap"] = cos_of(edit_best[0]) - topic_pair
+    else:
+        f["edit_distance"], f["edit_local_distance"] = 9.0, 9.0
+        f["edit_neighbour_log_count"], f["edit_neighbour_topic_gap"] = 0.0, 0.0
+
+    prefix_best = _prefix_neighbour(profiles, s, address, ctx.names.get(address), exclude)
+    f["prefix_len"] = float(prefix_best[1]) if prefix_best else 0.0
+    f["prefix_neighbour_log_count"] = _log(counts_of(prefix_best[0])) if prefix_best else 0.0
+    homonym = _homonym_neighbour(profiles, s, address, ctx.names.get(address), exclude)
+    f["homonym"] = float(homonym[1]) if homonym else 0.0
+    f["homonym_neighbour_log_count"] = _log(counts_of(homonym[0])) if homonym else 0.0
+
+    # The suggestion: the most plausible confusable contact, weighing history and topic fit.
+    candidates: list[tuple[float, str, str, int]] = []
+    if edit_best:
+        candidates.append((edit_best[2] * (3.0 - edit_best[1]), edit_best[0], "edit", edit_best[1]))
+    if prefix_best:
+        candidates.append((counts_of(prefix_best[0]) * 0.5, prefix_best[0], "prefix", prefix_best[1]))
+    if homonym:
+        candidates.append((counts_of(homonym[0]) * 0.5, homonym[0], "homonym", homonym[1]))
+    if candidates:
+        candidates.sort(key=lambda c: -(c[0] * (1.0 + max(0.0, cos_of(c[1]) - topic_pair))))
+        _, ev.neighbour, ev.neighbour_why, ev.neighbour_distance = candidates[0]
+        ev.neighbour_count = counts_of(ev.neighbour)
+        ev.neighbour_topic_gap = cos_of(ev.neighbour) - topic_pair
+        f["neighbour_topic_gap"] = ev.neighbour_topic_gap
+    else:
+        f["neighbour_topic_gap"] = 0.0
+
+    f["kind"] = float(KIND_INDEX[kind])
+    private = is_private(kind)
+    f["is_private"] = float(private)
+    kind_count = sum(c for d, c in (sdom or {}).items()
+                     if recipient_kind(s, "x@" + d) == kind) if sdom else 0
+    f["log_sender_kind_count"] = _log(kind_count)
+
+    # Content consistency.
+    c = ctx.counts
+    for key in ("NIR", "IBAN", "BIRTH_DATE", "PHONE", "HEALTH"):
+        f["log_" + key.lower()] = _log(c.get(key, 0))
+    f["health_score"] = ctx.health_score
+    sensitive = c.get("NIR", 0) + c.get("IBAN", 0) + c.get("BIRTH_DATE", 0) + c.get("HEALTH", 0)
+    ev.sensitive = sensitive
+    f["sensitive_private"] = float(sensitive > 0 and private)
+    name = ctx.names.get(address)
+    greet = 0.0
+    greet_other = 0.0
+    if ctx.greeting:
+        ev.greeting = ctx.greeting
+        greet = 1.0 if name_matches(ctx.greeting, name, address) else -1.0
+        greet_other = float(any(name_matches(ctx.greeting, ctx.names.get(o), o) for o in others))
+    ev.greeting_state = int(greet)
+    f["greeting"] = greet
+    f["greeting_other_recipient"] = greet_other
+    about = False
+    third: list[str] = []
+    for first, last_name, display in ctx.persons:
+        if _person_is(first, last_name, name, address):
+            about = True
+        elif not any(_person_is(first, last_name, ctx.names.get(o), o) for o in [*others, s]):
+            third.append(display)
+    ev.about_recipient = about
+    ev.third_parties = third
+    f["about_recipient"] = float(about)
+    f["third_party_count"] = _log(len(third))
+    f["third_party_private"] = float(bool(third) and private and not about)
+    row = np.array([f[n] for n in FEATURE_NAMES], dtype=np.float32)
+    return row, ev
+
+
+def _prefix_neighbour(profiles: HistoryProfiles, s: str, address: str, name: str | None,
+                      exclude: set[str]) -> tuple[str, int] | None:
+    """A contact sharing the first letters (>= 3) of the local part or of the display name."""
+    keys = profiles.prefix_index(s)
+    local = fold(address.split("@", 1)[0])
+    probes = [local] + ([fold(name)] if name else [])
+    best: tuple[str, int, int] | None = None
+    idx = profiles.sender_index(s)
+    pos = {a: i for i, a in enumerate(idx.addresses)}
+    for probe in probes:
+        for cand, text in keys.get(probe[:3], ()):
+            if cand in exclude:
+                continue
+            n = 0
+            for x, y in zip(probe, text, strict=False):
+                if x != y:
+                    break
+                n += 1
+            n = min(n, 8)
+            count = int(idx.counts[pos[cand]]) if cand in pos else 0
+            if best is None or (n, count) > (best[1], best[2]):
+                best = (cand, n, count)
+    return (best[0], best[1]) if best else None
+
+
+def _homonym_neighbour(profiles: HistoryProfiles, s: str, address: str, name: str | None,
+                       exclude: set[str]) -> tuple[str, int] | None:
+    """A contact with the same first name (1) or the same last name (2), most written to first."""
+    first, last = first_last(name, address)
+    index = profiles.homonym_index(s)
+    idx = profiles.sender_index(s)
+    pos = {a: i for i, a in enumerate(idx.addresses)}
+    best: tuple[str, int, int] | None = None
+    for kind, key in ((2, last), (1, first)):
+        if not key or len(key) < 3:
+            continue
+        for cand in index.get(key, ()):
+            if cand in exclude:
+                continue
+            count = int(idx.counts[pos[cand]]) if cand in pos else 0
+            if best is None or count > best[2]:
+                best = (cand, kind, count)
+    return (best[0], best[1]) if best else None
+
+
+def message_features(
+    ctx: MessageContext, profiles: HistoryProfiles
+) -> tuple[np.ndarray, list[Evidence]]:
+    """Rows for every recipient of the context, in order."""
+    rows, evidence = [], []
+    for fld, address in ctx.recipients:
+        row, ev = recipient_features(ctx, address, fld, profiles)
+        rows.append(row)
+        evidence.append(ev)
+    matrix = np.vstack(rows) if rows else np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
+    return matrix, evidence

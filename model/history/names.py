@@ -1,0 +1,93 @@
+"""Names of people from display names, address local parts and greetings.
+
+Cheap, deterministic text functions shared by the simulator, the features and the reasons.
+Nothing here stores a name: callers keep them in memory.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_TITLES = frozenset(
+    ["m", "mr", "mme", "mlle", "mrs", "ms", "miss", "dr", "docteur", "doctor", "pr", "professeur", "madame", "monsieur", "me", "maitre"]
+)
+_SPLIT_RE = re.compile(r"[\s._\-+,;()'\"]+")
+# First line greetings, French and English: "Bonjour Sophie,", "Chère Madame Durand", "Hi Bob".
+_GREETING_RE = re.compile(
+    r"^\s*(?:bonjour|bonsoir|salut|coucou|cher|chère|chere|hello|hi|hey|dear|good morning)"
+    r"[\s,]+((?:(?:m\.|mr\.?|mme\.?|mlle\.?|dr\.?|docteur|madame|monsieur|pr\.?)\s+)?"
+    r"[A-ZÀ-Ý][\wÀ-ÿ'\-]+(?:[ \t]+[A-ZÀ-Ý][\wÀ-ÿ'\-]+)?)",
+    re.IGNORECASE,
+)
+_BARE_NAME_RE = re.compile(r"^\s*([A-ZÀ-Ý][a-zà-ÿ'\-]+)\s*[,:!]?\s*$")
+_GENERIC = frozenset(
+    ["all", "tous", "toutes", "everyone", "team", "équipe", "equipe", "everybody", "guys", "folks", "madame", "monsieur", "there", "collègues", "collegues"]
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents: ``"Hélène"`` → ``"helene"``."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def name_tokens(display_name: str | None, address: str | None = None) -> list[str]:
+    """Folded name tokens (titles dropped) from a display name, else from the local part.
+
+    ``"Lemaire, Sophie"`` → ``["lemaire", "sophie"]``; ``s.lemaire@x`` → ``["s", "lemaire"]``.
+    """
+    source = display_name or (address.split("@", 1)[0] if address else "")
+    tokens = [t for t in _SPLIT_RE.split(fold(source)) if t and not t.isdigit()]
+    return [t for t in tokens if t not in _TITLES]
+
+
+def first_last(display_name: str | None, address: str | None = None) -> tuple[str | None, str | None]:
+    """Best guess of (first name, last name), folded. "Last, First" is handled."""
+    if display_name and "," in display_name:
+        last, _, first = display_name.partition(",")
+        ft, lt = name_tokens(first), name_tokens(last)
+        return (ft[0] if ft else None, lt[-1] if lt else None)
+    tokens = [t for t in name_tokens(display_name, address) if len(t) > 1 or not display_name]
+    if not tokens:
+        return None, None
+    if len(tokens) == 1:
+        # "slemaire" or "Sophie": unknown which; callers compare against both.
+        return None, tokens[0]
+    first = tokens[0] if len(tokens[0]) > 1 else None
+    return first, tokens[-1]
+
+
+def greeting_name(body: str) -> str | None:
+    """The name the message greets, folded (``"Bonjour Sophie,"`` → ``"sophie"``), or None."""
+    for line in body.lstrip().splitlines()[:3]:
+        if not line.strip():
+            continue
+        match = _GREETING_RE.match(line)
+        if match:
+            tokens = name_tokens(match.group(1))
+            tokens = [t for t in tokens if t not in _GENERIC]
+            return " ".join(tokens) or None
+        match = _BARE_NAME_RE.match(line)
+        if match and fold(match.group(1)) not in _GENERIC:
+            return fold(match.group(1))
+        return None
+    return None
+
+
+def name_matches(name: str, display_name: str | None, address: str) -> bool:
+    """Does a folded name (one or more tokens) plausibly designate this recipient?"""
+    wanted = [t for t in name.split() if len(t) > 1]
+    if not wanted:
+        return False
+    have = set(name_tokens(display_name, address))
+    local = fold(address.split("@", 1)[0])
+    return any(token in have or (len(token) >= 3 and token in local) for token in wanted)
+
+
+CAPITALISED_RE = re.compile(r"\b[A-ZÀ-Ý][A-ZÀ-Ýa-zà-ÿ'\-]{2,}\b")
+
+
+def capitalised_tokens(text: str, limit: int = 4000) -> set[str]:
+    """Folded capitalised words of a text (candidate surnames), bounded for speed."""
+    return {fold(m.group(0)) for m in CAPITALISED_RE.finditer(text[:limit])}

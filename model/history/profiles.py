@@ -1,0 +1,287 @@
+"""History profiles: who writes to whom, how often, how recently, about what, with whom.
+
+Built from a stream of messages (sent and received mail alike), kept in memory for scoring and
+persisted by :class:`~model.history.store.HistoryStore`. Only addresses, display names, counts,
+dates and numeric topic vectors are held — never bodies, never names found in bodies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from model.history.kinds import org_key
+from model.history.names import first_last, fold, name_tokens
+from model.history.topics import TopicModel, topic_text
+from model.mail import Message
+
+DECAY_DAYS = 90.0  # half-life-like time constant of the recency-weighted counts
+MAX_CORECIPIENTS = 20  # larger distributions say little about who belongs with whom
+DAY = 86400.0
+
+
+@dataclass(slots=True)
+class Pair:
+    """Directed sender → recipient statistics."""
+
+    count: int = 0
+    first: float = 0.0  # epoch seconds
+    last: float = 0.0
+    weight: float = 0.0  # recency-weighted count at time ``ref``
+    ref: float = 0.0
+    topic: np.ndarray | None = None  # sum of unit topic vectors
+
+    def add(self, t: float, vec: np.ndarray | None) -> None:
+        if self.count == 0:
+            self.first = self.last = self.ref = t
+            self.weight = 1.0
+        else:
+            if t >= self.ref:
+                self.weight = self.weight * math.exp(-(t - self.ref) / (DECAY_DAYS * DAY)) + 1.0
+                self.ref = t
+            else:
+                self.weight += math.exp(-(self.ref - t) / (DECAY_DAYS * DAY))
+            self.first = min(self.first, t)
+            self.last = max(self.last, t)
+        self.count += 1
+        if vec is not None:
+            self.topic = vec.copy() if self.topic is None else self.topic + vec
+
+    def weight_at(self, t: float) -> float:
+        if self.count == 0:
+            return 0.0
+        return self.weight * math.exp(-max(0.0, t - self.ref) / (DECAY_DAYS * DAY))
+
+
+@dataclass(slots=True)
+class AddressInfo:
+    """Per-address totals and the display names it was seen with."""
+
+    sent: int = 0
+    received: int = 0
+    first: float = 0.0
+    last: float = 0.0
+    names: Counter = field(default_factory=Counter)
+    topic: np.ndarray | None = None
+
+    @property
+    def name(self) -> str | None:
+        return self.names.most_common(1)[0][0] if self.names else None
+
+    def touch(self, t: float, vec: np.ndarray | None) -> None:
+        self.first = t if self.first == 0.0 else min(self.first, t)
+        self.last = max(self.last, t)
+        if vec is not None:
+            self.topic = vec.copy() if self.topic is None else self.topic + vec
+
+
+@dataclass(slots=True)
+class SenderIndex:
+    """Cached arrays over one sender's correspondents, for vectorised look-ups."""
+
+    addresses: list[str]
+    locals_: list[str]
+    counts: np.ndarray  # messages sender → contact
+    topics: np.ndarray  # unit pair topic vectors (rows)
+
+
+def unit(vec: np.ndarray | None) -> np.ndarray | None:
+    if vec is None:
+        return None
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm > 0 else None
+
+
+class HistoryProfiles:
+    """In-memory profiles, updated one message at a time (``update``)."""
+
+    def __init__(self, topics: TopicModel) -> None:
+        self.topics = topics
+        self.pairs: dict[tuple[str, str], Pair] = {}
+        self.addresses: dict[str, AddressInfo] = defaultdict(AddressInfo)
+        self.out: dict[str, set[str]] = defaultdict(set)  # sender → recipients written to
+        self.inn: dict[str, set[str]] = defaultdict(set)  # address → who wrote to it
+        self.corecipients: Counter = Counter()  # (a, b) with a < b → messages together
+        self.org_pairs: dict[tuple[str, str], Pair] = {}  # (org of sender, recipient)
+        self.sender_domains: dict[str, Counter] = defaultdict(Counter)  # sender → domain → msgs
+        self.org_domains: dict[str, Counter] = defaultdict(Counter)  # org → domain → msgs
+        self.org_out: dict[str, set[str]] = defaultdict(set)  # org → recipients written to
+        self.n_messages = 0
+        self.last_date = 0.0
+        self._index: dict[str, SenderIndex] = {}
+        self._org_index: dict[str, SenderIndex] = {}
+        self._prefix: dict[str, dict[str, list[tuple[str, str]]]] = {}
+        self._homonym: dict[str, dict[str, list[str]]] = {}
+        self._names: dict[str, list[tuple[str | None, str]]] | None = None
+
+    # ------------------------------------------------------------------ building
+    def vectorize(self, messages: list[Message]) -> np.ndarray:
+        return self.topics.transform([topic_text(m) for m in messages])
+
+    def update_many(self, messages: Iterable[Message], batch: int = 512) -> int:
+        """Add messages (any order); returns how many were used."""
+        used = 0
+        chunk: list[Message] = []
+        for message in messages:
+            chunk.append(message)
+            if len(chunk) >= batch:
+                used += self._update_chunk(chunk)
+                chunk = []
+        if chunk:
+            used += self._update_chunk(chunk)
+        return used
+
+    def _update_chunk(self, chunk: list[Message]) -> int:
+        vectors = self.vectorize(chunk)
+        return sum(self.update(m, v) for m, v in zip(chunk, vectors, strict=True))
+
+    def update(self, message: Message, vector: np.ndarray | None = None) -> bool:
+        """Add one message that left or arrived. False when it has no sender or recipient."""
+        if message.sender is None:
+            return False
+        sender = message.sender.address
+        recipients = [a for a in message.recipient_addresses() if a != sender]
+        if not recipients:
+            return False
+        if vector is None:
+            vector = self.vectorize([message])[0]
+        t = message.date.timestamp()
+        self.n_messages += 1
+        self.last_date = max(self.last_date, t)
+        sinfo = self.addresses[sender]
+        sinfo.sent += 1
+        sinfo.touch(t, vector)
+        if message.sender.name:
+            sinfo.names[message.sender.name] += 1
+        org = org_key(sender)
+        names = {a.address: a.name for _, a in message.recipients() if a.name}
+        for r in recipients:
+            self.pairs.setdefault((sender, r), Pair()).add(t, vector)
+            self.org_pairs.setdefault((org, r), Pair()).add(t, None)
+            info = self.addresses[r]
+            info.received += 1
+            info.touch(t, vector)
+            if r in names:
+                info.names[names[r]] += 1
+            self.out[sender].add(r)
+            self.org_out[org].add(r)
+            self.inn[r].add(sender)
+        for domain in {r.rsplit("@", 1)[1] for r in recipients}:
+            self.sender_domains[sender][domain] += 1
+            self.org_domains[org][domain] += 1
+        if len(recipients) <= MAX_CORECIPIENTS:
+            ordered = sorted(recipients)
+            for i, a in enumerate(ordered):
+                for b in ordered[i + 1 :]:
+                    self.corecipients[(a, b)] += 1
+        self._index.pop(sender, None)
+        self._org_index.pop(org, None)
+        self._prefix.pop(sender, None)
+        self._homonym.pop(sender, None)
+        self._names = None
+        return True
+
+    # ------------------------------------------------------------------ queries
+    def pair(self, sender: str, recipient: str) -> Pair | None:
+        return self.pairs.get((sender, recipient))
+
+    def org_pair(self, sender: str, recipient: str) -> Pair | None:
+        return self.org_pairs.get((org_key(sender), recipient))
+
+    def together(self, a: str, b: str) -> int:
+        return self.corecipients.get((a, b) if a < b else (b, a), 0)
+
+    def name_of(self, address: str) -> str | None:
+        info = self.addresses.get(address)
+        return info.name if info else None
+
+    def contacts(self, sender: str) -> set[str]:
+        """The sender's address book: people written to or heard from."""
+        return self.out.get(sender, set()) | self.inn.get(sender, set())
+
+    def sender_index(self, sender: str) -> SenderIndex:
+        """Correspondents the sender writes to, with counts and pair topics (cached)."""
+        cached = self._index.get(sender)
+        if cached is not None:
+            return cached
+        addresses = sorted(self.out.get(sender, ()))
+        dim = self.topics.dim
+        counts = np.zeros(len(addresses), dtype=np.float32)
+        topics = np.zeros((len(addresses), dim), dtype=np.float32)
+        for i, r in enumerate(addresses):
+            p = self.pairs[(sender, r)]
+            counts[i] = p.count
+            u = unit(p.topic)
+            if u is not None:
+                topics[i] = u
+        index = SenderIndex(addresses, [a.split("@", 1)[0] for a in addresses], counts, topics)
+        self._index[sender] = index
+        return index
+
+    def org_index(self, sender: str) -> SenderIndex:
+        """Addresses the sender's organisation writes to, with counts and address topics."""
+        org = org_key(sender)
+        cached = self._org_index.get(org)
+        if cached is not None:
+            return cached
+        addresses = sorted(self.org_out.get(org, ()))
+        counts = np.zeros(len(addresses), dtype=np.float32)
+        topics = np.zeros((len(addresses), self.topics.dim), dtype=np.float32)
+        for i, r in enumerate(addresses):
+            counts[i] = self.org_pairs[(org, r)].count
+            u = unit(self.addresses[r].topic)
+            if u is not None:
+                topics[i] = u
+        index = SenderIndex(addresses, [a.split("@", 1)[0] for a in addresses], counts, topics)
+        self._org_index[org] = index
+        return index
+
+    def prefix_index(self, sender: str) -> dict[str, list[tuple[str, str]]]:
+        """First three letters → (contact, folded local part or display name), for autocomplete."""
+        cached = self._prefix.get(sender)
+        if cached is not None:
+            return cached
+        index: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for address in self.sender_index(sender).addresses:
+            texts = {fold(address.split("@", 1)[0])}
+            name = self.name_of(address)
+            if name:
+                texts.add(fold(name))
+            for text in texts:
+                if len(text) >= 3:
+                    index[text[:3]].append((address, text))
+        self._prefix[sender] = index
+        return index
+
+    def homonym_index(self, sender: str) -> dict[str, list[str]]:
+        """First or last name → the sender's contacts bearing it."""
+        cached = self._homonym.get(sender)
+        if cached is not None:
+            return cached
+        index: dict[str, list[str]] = defaultdict(list)
+        for address in self.sender_index(sender).addresses:
+            first, last = first_last(self.name_of(address), address)
+            for key in {first, last}:
+                if key and len(key) >= 3:
+                    index[key].append(address)
+        self._homonym[sender] = index
+        return index
+
+    def name_index(self) -> dict[str, list[tuple[str | None, str]]]:
+        """Surname → (first name, display name) of every named address (a gazetteer of people)."""
+        if self._names is not None:
+            return self._names
+        index: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
+        for address, info in self.addresses.items():
+            name = info.name
+            if not name or len(name_tokens(name)) < 2:
+                continue
+            first, last = first_last(name, address)
+            if last and len(last) >= 3:
+                index[last].append((first, name))
+        self._names = dict(index)
+        return self._names

@@ -1,0 +1,74 @@
+"""Numeric topic vectors: hashed words → TF-IDF → truncated SVD (LSA) → unit vectors.
+
+Only the fitted transform (IDF weights, SVD components) and numeric vectors are kept: words are
+hashed, so neither the model nor the store holds any text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+
+from model.mail import Message
+
+TEXT_ATTACHMENT_TYPES = ("text/", "application/csv", "application/json")
+MAX_BODY_CHARS = 3000
+MAX_ATTACHMENT_CHARS = 3000
+
+
+def topic_text(message: Message, attachment_text: str | None = None) -> str:
+    """Subject, body head and text attachments: what the topic vector is computed from."""
+    parts = [message.subject, message.subject, message.body[:MAX_BODY_CHARS]]
+    if attachment_text is not None:
+        parts.append(attachment_text[:MAX_ATTACHMENT_CHARS])
+    else:
+        for att in message.attachments:
+            if att.content_type.startswith(TEXT_ATTACHMENT_TYPES) or att.filename.endswith(
+                (".csv", ".txt")
+            ):
+                parts.append(att.data[:MAX_ATTACHMENT_CHARS].decode("utf-8", "replace"))
+    return "\n".join(parts)
+
+
+class TopicModel:
+    """Fit once on the training history; maps texts to unit vectors of ``dim`` floats."""
+
+    def __init__(self, dim: int = 64, seed: int = 0) -> None:
+        self.dim = dim
+        self.seed = seed
+        self.hasher = HashingVectorizer(
+            n_features=2**14,
+            alternate_sign=False,
+            norm=None,
+            strip_accents="unicode",
+            lowercase=True,
+            token_pattern=r"(?u)\b[^\W\d_]{3,}\b",
+        )
+        self.tfidf = TfidfTransformer(sublinear_tf=True)
+        self.svd: TruncatedSVD | None = None
+
+    def fit(self, texts: Sequence[str]) -> TopicModel:
+        counts = self.hasher.transform(texts)
+        weighted = self.tfidf.fit_transform(counts)
+        n_comp = max(2, min(self.dim, weighted.shape[0] - 1, weighted.shape[1] - 1))
+        self.svd = TruncatedSVD(n_components=n_comp, random_state=self.seed, algorithm="randomized",
+                                n_iter=4)
+        self.svd.fit(weighted)
+        self.dim = n_comp
+        return self
+
+    def transform(self, texts: Iterable[str]) -> np.ndarray:
+        """Unit vectors, float32, one row per text (a zero row for an empty text)."""
+        if self.svd is None:
+            raise RuntimeError("TopicModel is not fitted")
+        weighted = self.tfidf.transform(self.hasher.transform(list(texts)))
+        vectors = self.svd.transform(weighted).astype(np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return vectors / norms
+
+    def vector(self, text: str) -> np.ndarray:
+        return self.transform([text])[0]

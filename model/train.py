@@ -1,0 +1,380 @@
+"""``misdirect train``: history → profiles → simulated misdirections → calibrated classifier.
+
+Time split, no leakage: the topic model and the profiles are built from the past part only;
+training examples come from the next part and are scored against the past profiles; the last
+part (scored against profiles of everything before it) calibrates, sets the thresholds and is
+the evaluation. The final bundle carries profiles of the whole history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from model.evaluate import compute_metrics, threshold_for_false_alarms
+from model.features import FEATURE_NAMES, light_analysis, message_context, message_features
+from model.history.profiles import HistoryProfiles
+from model.history.topics import TopicModel, topic_text
+from model.mail import Message
+from model.settings import Settings, get_settings
+from model.simulate import Example, Simulator
+
+log = logging.getLogger(__name__)
+
+SPLIT_FIT = 0.70  # profiles from the first 70% of messages
+SPLIT_CAL = 0.85  # training examples from 70-85%, calibration/evaluation from 85-100%
+MAX_TOPIC_DOCS = 20000
+MAX_EXAMPLE_MESSAGES = 6000
+BLOCK_FLOOR = 0.9
+
+
+@dataclass
+class Rows:
+    X: np.ndarray
+    y: np.ndarray
+    example_id: np.ndarray
+    scenarios: list[str]
+    sensitive: np.ndarray  # per example: the message carries identifiers or health data
+    row_scenario: list[str] = field(default_factory=list)
+
+
+def load_history(paths: Sequence[Path]) -> tuple[list[Message], dict]:
+    """Every usable message (a sender and a recipient), oldest first, with ingestion stats."""
+    from model.ingest import IngestStats, read_messages
+
+    stats = IngestStats()
+    messages = [m for m in read_messages([Path(p) for p in paths], stats=stats)
+                if m.sender is not None and m.recipient_addresses()]
+    messages.sort(key=lambda m: m.date)
+    return messages, stats.to_dict()
+
+
+def data_hash(messages: Sequence[Message]) -> str:
+    """A hash of the training messages' identities (dates, addresses, subjects): no content."""
+    digest = hashlib.sha256()
+    for m in messages:
+        digest.update("\x1f".join(m.dedup_key()).encode("utf-8", "replace"))
+        digest.update(b"\x1e")
+    return digest.hexdigest()[:16]
+
+
+def sample_messages(messages: Sequence[Message], limit: int, rng: random.Random) -> list[Message]:
+    if len(messages) <= limit:
+        return list(messages)
+    keep = sorted(rng.sample(range(len(messages)), limit))
+    return [messages[i] for i in keep]
+
+
+def build_rows(examples: Sequence[Example], profiles: HistoryProfiles) -> Rows:
+    """Feature rows of every recipient of every example, scored against ``profiles``."""
+    vectors: dict[int, np.ndarray] = {}
+    analyses: dict[int, object] = {}
+    originals: dict[int, Message] = {}
+    for k, ex in enumerate(examples):
+        originals.setdefault(ex.origin if ex.origin >= 0 else -1 - k, ex.message)
+    keys = list(originals)
+    if keys:
+        mats = profiles.topics.transform([topic_text(originals[k]) for k in keys])
+        vectors = dict(zip(keys, mats, strict=True))
+    xs, ys, ids, row_scen = [], [], [], []
+    scenarios: list[str] = []
+    sensitive = np.zeros(len(examples), dtype=bool)
+    for e, ex in enumerate(examples):
+        key = ex.origin if ex.origin >= 0 else -1 - e
+        if key not in analyses:
+            analyses[key] = light_analysis(ex.message)
+        analysis = analyses[key]
+        ctx = message_context(ex.message, profiles, analysis, vectors[key])  # type: ignore[arg-type]
+        matrix, evidence = message_features(ctx, profiles)
+        counts = ctx.counts
+        sensitive[e] = bool(counts.get("NIR", 0) or counts.get("IBAN", 0)
+                            or counts.get("BIRTH_DATE", 0) or ctx.health_score >= 0.5)
+        for row, ev in zip(matrix, evidence, strict=True):
+            xs.append(row)
+            ys.append(ex.labels.get(ev.address, 0))
+            ids.append(e)
+            row_scen.append(ex.scenario if ex.labels.get(ev.address, 0) else "legit")
+        scenarios.append(ex.scenario)
+    X = np.vstack(xs) if xs else np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
+    return Rows(X, np.array(ys, dtype=int), np.array(ids), scenarios, sensitive, row_scen)
+
+
+def make_estimator(kind: str, seed: int):
+    """The gradient-boosting pipeline: ``hgb`` (scikit-learn) or ``lgbm`` (LightGBM)."""
+    from sklearn.pipeline import Pipeline
+
+    cat = [FEATURE_NAMES.index(c) for c in ("kind",)]
+    if kind == "lgbm":
+        from lightgbm import LGBMClassifier
+
+        clf = LGBMClassifier(n_estimators=400, learning_rate=0.05, num_leaves=31,
+                             min_child_samples=20, subsample=0.8, subsample_freq=1,
+                             colsample_bytree=0.8, random_state=seed, verbose=-1, n_jobs=2)
+    else:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        mask = np.zeros(len(FEATURE_NAMES), dtype=bool)
+        mask[cat] = True
+        clf = HistGradientBoostingClassifier(max_iter=400, learning_rate=0.06, max_leaf_nodes=31,
+                                             min_samples_leaf=20, l2_regularization=1.0,
+                                             categorical_features=mask, random_state=seed,
+                                             early_stopping=False)
+    return Pipeline([("gbm", clf)])
+
+
+def calibrate(pipeline, X: np.ndarray, y: np.ndarray):
+    """Isotonic calibration of the fitted pipeline on a held-out slice."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method="isotonic")
+    calibrated.fit(X, y)
+    return calibrated
+
+
+def product_flags(risk: np.ndarray, rows: Rows, warn: float) -> np.ndarray:
+    """Per example: would the product warn or block (risk >= warn threshold on any recipient)."""
+    flagged = np.zeros(len(rows.scenarios), dtype=bool)
+    np.logical_or.at(flagged, rows.example_id, risk >= warn)
+    return flagged
+
+
+def thresholds(risk: np.ndarray, rows: Rows, target: float) -> dict[str, float]:
+    """Warn where legitimate messages are flagged at most ``target`` of the time; block only
+    near-certain cases (and, at scoring time, only with sensitive content)."""
+    message_risk = np.zeros(len(rows.scenarios))
+    np.maximum.at(message_risk, rows.example_id, risk)
+    legit = np.array([s == "legit" for s in rows.scenarios])
+    warn = threshold_for_false_alarms(message_risk[legit], target)
+    # Flag when risk >= warn: move just above the last legitimate risk we must not flag.
+    warn = float(np.nextafter(warn, 1.0))
+    return {"warn": warn, "block": max(warn, BLOCK_FLOOR)}
+
+
+def train_model(
+    history_paths: Sequence[Path],
+    model_dir: Path,
+    *,
+    mlflow_uri: str | None = None,
+    seed: int = 0,
+    settings: Settings | None = None,
+    estimator: str = "lgbm",
+) -> dict:
+    """Train, calibrate, evaluate, save the bundle and log the run. Returns a summary."""
+    from model.bundle import library_versions, save_bundle
+
+    settings = settings or get_settings()
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    rng = random.Random(seed)
+
+    def lap(name: str, t0: float) -> float:
+        timings[name] = round(time.perf_counter() - t0, 2)
+        return time.perf_counter()
+
+    t = time.perf_counter()
+    messages, ingest_stats = load_history(history_paths)
+    if len(messages) < 50:
+        raise ValueError(f"only {len(messages)} usable messages in the history: need at least 50")
+    digest = data_hash(messages)
+    n = len(messages)
+    i1, i2 = int(n * SPLIT_FIT), int(n * SPLIT_CAL)
+    past, fit_part, cal_part = messages[:i1], messages[i1:i2], messages[i2:]
+    t = lap("ingest", t)
+
+    topics = TopicModel(dim=64, seed=seed).fit(
+        [topic_text(m) for m in sample_messages(past, MAX_TOPIC_DOCS, rng)])
+    profiles = HistoryProfiles(topics)
+    profiles.update_many(past)
+    t = lap("profiles", t)
+
+    fit_msgs = sample_messages(fit_part, MAX_EXAMPLE_MESSAGES, rng)
+    fit_examples = Simulator(profiles, seed=seed).examples(fit_msgs, rate=1.0)
+    fit_rows = build_rows(fit_examples, profiles)
+    t = lap("simulate_fit", t)
+
+    profiles.update_many(fit_part)
+    cal_msgs = sample_messages(cal_part, MAX_EXAMPLE_MESSAGES, rng)
+    cal_examples = Simulator(profiles, seed=seed + 1).examples(cal_msgs, rate=1.0)
+    cal_rows = build_rows(cal_examples, profiles)
+    t = lap("simulate_cal", t)
+
+    pipeline = make_estimator(estimator, seed)
+    pipeline.fit(fit_rows.X, fit_rows.y)
+    t = lap("fit", t)
+    model = calibrate(pipeline, cal_rows.X, cal_rows.y)
+    cal_risk = model.predict_proba(cal_rows.X)[:, 1]
+    thr = thresholds(cal_risk, cal_rows, settings.target_false_alarm_rate)
+    flagged = product_flags(cal_risk, cal_rows, thr["warn"])
+    metrics = compute_metrics(cal_risk, cal_rows.y, cal_rows.example_id, cal_rows.scenarios,
+                              flagged, settings.target_false_alarm_rate)
+    raw_metrics = compute_metrics(pipeline.predict_proba(cal_rows.X)[:, 1], cal_rows.y,
+                                  cal_rows.example_id, cal_rows.scenarios, None,
+                                  settings.target_false_alarm_rate)
+    t = lap("calibrate_evaluate", t)
+
+    profiles.update_many(cal_part)
+    created = datetime.now(UTC)
+    model_version = f"{created:%Y%m%d%H%M%S}-{digest[:8]}"
+    metadata = {
+        "model_version": model_version,
+        "created_at": created.isoformat(),
+        "feature_names": list(FEATURE_NAMES),
+        "estimator": estimator,
+        "thresholds": thr,
+        "target_false_alarm_rate": settings.target_false_alarm_rate,
+        "training_data_hash": digest,
+        "snapshot_id": f"{digest}-{n}",
+        "n_history_messages": n,
+        "split": {"past": len(past), "fit": len(fit_part), "calibration": len(cal_part),
+                  "past_until": past[-1].date.isoformat(), "fit_until": fit_part[-1].date.isoformat()
+                  if fit_part else None},
+        "n_examples": {"fit": len(fit_examples), "calibration": len(cal_examples)},
+        "seed": seed,
+        "libraries": library_versions(),
+        "metrics": _scalar_metrics(metrics),
+        "mlflow_run_id": None,
+    }
+    model_dir = Path(model_dir)
+    save_bundle(model_dir, model, topics, profiles, metadata)
+    t = lap("save", t)
+
+    mlflow_info: dict = {}
+    if (mlflow_uri or settings.mlflow_uri).lower() != "none":
+        mlflow_info = log_run(model_dir, metadata, metrics, raw_metrics, cal_rows,
+                              mlflow_uri or settings.mlflow_uri, settings)
+        metadata["mlflow_run_id"] = mlflow_info.get("run_id")
+        metadata["registered_version"] = mlflow_info.get("version")
+        (model_dir / "metadata.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False))
+        lap("mlflow", t)
+    total = time.perf_counter() - started
+    return {
+        "model_dir": str(model_dir),
+        "model_version": model_version,
+        "messages": n,
+        "ingest": {k: ingest_stats[k] for k in ("read", "duplicates", "skipped_total")
+                   if k in ingest_stats},
+        "examples": metadata["n_examples"],
+        "thresholds": thr,
+        "metrics": metrics,
+        "timings_s": timings,
+        "seconds": round(total, 2),
+        "history_messages_per_s": round(n / total, 1) if total else None,
+        "mlflow": mlflow_info,
+    }
+
+
+def _scalar_metrics(metrics: dict, prefix: str = "") -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            out.update(_scalar_metrics(value, f"{prefix}{key}."))
+        elif isinstance(value, int | float) and value is not None:
+            out[f"{prefix}{key}"] = float(value)
+    return out
+
+
+# ---------------------------------------------------------------------- MLflow
+def _prepare_mlflow(uri: str, settings: Settings) -> str:
+    """Create the local folders an SQLite tracking URI needs; return the artifact location."""
+    if uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///"):])
+        db.parent.mkdir(parents=True, exist_ok=True)
+        artifacts = db.parent / "mlartifacts"
+    elif uri.startswith(("file:", "/")) or "://" not in uri:
+        artifacts = Path(uri.removeprefix("file://")) / "artifacts"
+    else:
+        return ""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    return artifacts.resolve().as_uri()
+
+
+def gate_score(metrics: dict) -> tuple[float, float]:
+    """What "not worse" compares: detection at the target false-alarm rate, then ROC-AUC."""
+    return (metrics.get("detection_at_target") or 0.0, metrics.get("roc_auc") or 0.0)
+
+
+def log_run(model_dir: Path, metadata: dict, metrics: dict, raw_metrics: dict, eval_rows: Rows,
+            uri: str, settings: Settings) -> dict:
+    """Log params, metrics and the bundle; register a version; move ``champion`` if not worse."""
+    import logging as _logging
+
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    _logging.getLogger("mlflow").setLevel(_logging.WARNING)
+    _logging.getLogger("alembic").setLevel(_logging.WARNING)
+    artifact_location = _prepare_mlflow(uri, settings)
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name(settings.mlflow_experiment)
+    exp_id = exp.experiment_id if exp else client.create_experiment(
+        settings.mlflow_experiment, artifact_location=artifact_location or None)
+    name = settings.registered_model_name
+    with mlflow.start_run(experiment_id=exp_id) as run:
+        mlflow.log_params({
+            "estimator": metadata["estimator"], "seed": metadata["seed"],
+            "n_history_messages": metadata["n_history_messages"],
+            "training_data_hash": metadata["training_data_hash"],
+            "target_false_alarm_rate": metadata["target_false_alarm_rate"],
+            "warn_threshold": metadata["thresholds"]["warn"],
+            "model_version": metadata["model_version"],
+            "n_features": len(metadata["feature_names"]),
+        })
+        mlflow.log_metrics({k.replace("/", "_"): v for k, v in _scalar_metrics(metrics).items()})
+        mlflow.log_metrics({f"raw.{k}": v for k, v in _scalar_metrics(raw_metrics).items()
+                            if not k.startswith("per_scenario")})
+        metadata["mlflow_run_id"] = run.info.run_id
+        (model_dir / "metadata.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False))
+        mlflow.log_artifacts(str(model_dir), artifact_path="bundle")
+        run_id = run.info.run_id
+        source = f"{run.info.artifact_uri}/bundle"
+    try:
+        client.get_registered_model(name)
+    except Exception:
+        client.create_registered_model(name)
+    version = client.create_model_version(name, source=source, run_id=run_id)
+    promoted, champion_score, reason = _gate(client, name, metadata, eval_rows, gate_score(raw_metrics))
+    if promoted:
+        client.set_registered_model_alias(name, "champion", version.version)
+    return {"run_id": run_id, "version": str(version.version), "promoted": promoted,
+            "champion_score": champion_score, "score": list(gate_score(raw_metrics)),
+            "gate": reason}
+
+
+def _gate(client, name: str, metadata: dict, rows: Rows, score: tuple[float, float]):
+    """Compare with the current champion on the same evaluation rows."""
+    try:
+        champion = client.get_model_version_by_alias(name, "champion")
+    except Exception:
+        return True, None, "no champion yet"
+    try:
+        import mlflow
+
+        from model.bundle import load_bundle
+
+        local = mlflow.artifacts.download_artifacts(champion.source)
+        bundle = load_bundle(Path(local))
+        if bundle.metadata.get("feature_names") != metadata["feature_names"]:
+            return True, None, "champion has other features: not comparable, replaced"
+        estimator = bundle.pipeline
+        inner = getattr(estimator, "calibrated_classifiers_", None)
+        raw = inner[0].estimator if inner else estimator
+        risk = raw.predict_proba(rows.X)[:, 1]
+        champ = compute_metrics(risk, rows.y, rows.example_id, rows.scenarios, None,
+                                metadata["target_false_alarm_rate"])
+        champ_score = gate_score(champ)
+    except Exception as exc:  # an unreadable champion should not block a new model
+        log.warning("champion %s could not be evaluated: %s", champion.version, type(exc).__name__)
+        return True, None, "champion unreadable"
+    not_worse = score[0] >= champ_score[0] - 1e-9 and score[1] >= champ_score[1] - 0.002
+    return not_worse, list(champ_score), "not worse" if not_worse else "worse than champion"

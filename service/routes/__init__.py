@@ -1,0 +1,1 @@
+"""The API's routers: check, learning (sent, feedback), operations (health, metrics, admin)."""

@@ -1,0 +1,122 @@
+"""The served scorer and its atomic replacement on reload.
+
+A request reads ``holder.scorer`` once and keeps that object until it has answered, so a
+reload (load the new bundle fully, then swap one reference) never fails a request in flight:
+requests that started before the swap finish on the old scorer, later ones use the new one.
+Several uvicorn workers follow a reload through a small generation file in ``var_dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from service.logs import logger
+
+if TYPE_CHECKING:
+    from model.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    scorer: Any  # model.scoring.Scorer (imported lazily: the module is heavy)
+    model_dir: Path
+    model_version: str
+    loaded_at: float
+    load_seconds: float
+
+
+class ScorerHolder:
+    """Holds the current scorer; :meth:`load` builds a new one and swaps it in atomically."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.current: Loaded | None = None
+        self.last_error: str | None = None
+        self._load_lock = threading.Lock()  # one load at a time; reads never wait on it
+        self.generation_seen: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.current is not None
+
+    @property
+    def scorer(self) -> Any:
+        current = self.current
+        return None if current is None else current.scorer
+
+    def load(self, model_dir: Path | None = None) -> Loaded:
+        """Load a bundle (default: settings.model_dir) and make it the served one."""
+        from model.scoring import Scorer
+
+        target = Path(model_dir or self.settings.model_dir)
+        with self._load_lock:
+            t0 = time.perf_counter()
+            try:
+                scorer = Scorer.load(target, self.settings)
+                _warm_up(scorer)
+            except Exception as exc:
+                self.last_error = type(exc).__name__
+                raise
+            loaded = Loaded(
+                scorer=scorer,
+                model_dir=target,
+                model_version=str(scorer.model_version),
+                loaded_at=time.time(),
+                load_seconds=time.perf_counter() - t0,
+            )
+            self.current = loaded  # the swap: one reference assignment
+            self.last_error = None
+        logger.info(
+            "model loaded",
+            extra={
+                "model_version": loaded.model_version,
+                "load_seconds": round(loaded.load_seconds, 3),
+            },
+        )
+        return loaded
+
+
+def _warm_up(scorer: Any) -> None:
+    """Score one synthetic draft so the first real request does not pay for lazy init."""
+    from model.schemas import CheckRequest
+
+    request = CheckRequest(
+        sender="accueil@exemple-sante.example",
+        to=["secretariat@exemple-sante.example"],
+        subject="Rendez-vous",
+        body="Bonjour, je vous confirme le rendez-vous de demain matin. Cordialement.",
+    )
+    scorer.check(request, check_id="warm-up")
+
+
+# -- cross-worker reload --------------------------------------------------------------------
+def generation_file(settings: Settings) -> Path:
+    return Path(settings.var_dir) / "reload-generation.json"
+
+
+def publish_generation(settings: Settings, model_dir: Path) -> str:
+    """Tell every worker to load ``model_dir``; returns the new generation id."""
+    path = generation_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gen = f"{time.time_ns()}-{os.getpid()}"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gen-")
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"generation": gen, "model_dir": str(model_dir)}, fh)
+    os.replace(tmp, path)
+    return gen
+
+
+def read_generation(settings: Settings) -> tuple[str, Path] | None:
+    """The last published generation and its model dir, or None."""
+    try:
+        data = json.loads(generation_file(settings).read_text())
+        return str(data["generation"]), Path(data["model_dir"])
+    except (OSError, ValueError, KeyError):
+        return None

@@ -127,5 +127,25 @@ from service.keys_cli import keys_app  # noqa: E402
 app.add_typer(keys_app, name="keys")
 
 
+@app.command()
+def evaluate(
+    model: Annotated[Path, typer.Option("--model", help="Model bundle folder")],
+    cases: Annotated[Path, typer.Option("--cases", help="JSONL of check requests")],
+    labels: Annotated[Path, typer.Option("--labels", help="JSONL of labels, line i for case i")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the metrics JSON here")] = None,
+) -> None:
+    """Score labelled cases and report ROC-AUC, detection, false alarms, top-1, per scenario."""
+    import json
+
+    from model.evaluate import evaluate_cases
+    from model.settings import get_settings
+
+    metrics = evaluate_cases(model, cases, labels, settings=get_settings())
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(metrics, indent=2))
+    console.print_json(data=metrics)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

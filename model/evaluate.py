@@ -41,6 +41,13 @@ def expected_calibration_error(risk: np.ndarray, label: np.ndarray, bins: int = 
     return float(ece)
 
 
+def _recipient_detection(risk: np.ndarray, label: np.ndarray, target: float) -> float | None:
+    if not label.any() or label.all():
+        return None
+    thr = threshold_for_false_alarms(risk[label == 0], target)
+    return float((risk[label == 1] > thr).mean())
+
+
 def compute_metrics(
     risk: np.ndarray,
     label: np.ndarray,
@@ -88,6 +95,9 @@ def compute_metrics(
         "detection_at_target": float(at_thr[is_mis].mean()) if is_mis.any() else None,
         "false_alarm_at_target": float(at_thr[~is_mis].mean()) if (~is_mis).any() else None,
         "top1": float(wrong_top[is_mis].mean()) if is_mis.any() else None,
+        # Zilberman et al. count recipients: share of wrong recipients caught when 0.5% of
+        # legitimate recipients are flagged.
+        "recipient_detection_at_target": _recipient_detection(risk, label, target),
         "ece": expected_calibration_error(risk, label),
     }
     if flagged is not None:

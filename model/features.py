@@ -199,10 +199,12 @@ def message_context(
 
 
 def _person_is(first: str | None, last: str | None, display: str | None, address: str) -> bool:
-    tokens = set(name_tokens(display, address))
-    local = fold(address.split("@", 1)[0])
-    if last and (last in tokens or (len(last) >= 4 and last in local)):
-        return first is None or first in tokens or first[:1] == local[:1] or first in local
+    local_tokens = name_tokens(None, address)
+    tokens = set(name_tokens(display, address)) | set(local_tokens)
+    compact = "".join(local_tokens)
+    if last and (last in tokens or (len(last) >= 4 and compact.endswith(last)
+                                    and len(compact) - len(last) <= 2)):
+        return first is None or first in tokens or compact.startswith(first[:1])
     return False
 
 
@@ -315,7 +317,7 @@ def recipient_features(
 
     # Confusability: a contact the sender writes to more, one letter / a prefix / a name away.
     exclude = {address, s}
-    pos = {a: i for i, a in enumerate(index.addresses)}
+    pos = index.pos
     counts_of = lambda a: int(index.counts[pos[a]]) if a in pos else 0  # noqa: E731
     cos_of = lambda a: float(cos_all[pos[a]]) if a in pos else 0.0  # noqa: E731
     neighbours = _neighbours(index, address, exclude) if index.addresses else {}
@@ -408,7 +410,7 @@ def _prefix_neighbour(profiles: HistoryProfiles, s: str, address: str, name: str
     probes = [local] + ([fold(name)] if name else [])
     best: tuple[str, int, int] | None = None
     idx = profiles.sender_index(s)
-    pos = {a: i for i, a in enumerate(idx.addresses)}
+    pos = idx.pos
     for probe in probes:
         for cand, text in keys.get(probe[:3], ()):
             if cand in exclude:
@@ -431,7 +433,7 @@ def _homonym_neighbour(profiles: HistoryProfiles, s: str, address: str, name: st
     first, last = first_last(name, address)
     index = profiles.homonym_index(s)
     idx = profiles.sender_index(s)
-    pos = {a: i for i, a in enumerate(idx.addresses)}
+    pos = idx.pos
     best: tuple[str, int, int] | None = None
     for kind, key in ((2, last), (1, first)):
         if not key or len(key) < 3:

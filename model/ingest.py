@@ -166,6 +166,12 @@ def _detect_dir(path: Path) -> str:
             break
     if numbered:
         return "maildir"
+    boxes = sorted(p.name for p in path.iterdir() if p.suffix.lower() in (".mbox", ".jsonl"))
+    if boxes:
+        raise ValueError(
+            f"{path} : ce dossier contient des fichiers ({', '.join(boxes[:3])}…) ; "
+            "passez-les un par un (--history a.mbox --history b.mbox)"
+        )
     raise ValueError(
         f"{path} : aucun message trouvé (ni maildir cur/new, ni fichiers .eml, "
         "ni fichiers numérotés à la Enron)"
@@ -228,8 +234,9 @@ def _iter_mbox(path: Path) -> Iterator[_Raw]:
 
     A line starting with ``From `` separates messages when it begins the file, follows a
     blank line, or has the asctime envelope shape. ``>From `` lines are unescaped (mboxrd).
-    The file is read in 1 MB blocks of whole lines and separators are found by regex (C
-    speed); a message past MAX_MESSAGE_BYTES is dropped while reading and reported.
+    The file is read in 1 MB blocks of whole lines and separators are found with
+    ``bytes.find`` (memchr speed); a message past MAX_MESSAGE_BYTES is dropped while reading
+    and reported.
     """
     parts: list[bytes] = []  # the current message, block by block
     size = 0
@@ -245,7 +252,7 @@ def _iter_mbox(path: Path) -> Iterator[_Raw]:
         if size == 0:
             return None
         data = b"".join(parts)
-        if not data.strip():
+        if data.isspace():
             return None
         if b">From " in data:
             data = _UNESCAPE_RE.sub(rb"\1", data)
@@ -396,35 +403,29 @@ def _unfold(value: str) -> str:
     return " ".join(value.split()) if ("\n" in value or "\t" in value or "  " in value) else value
 
 
+_FIELD_SPLIT_RE = re.compile(r"\n(?![ \t])")
+
+
 def _parse_header_block(block: bytes) -> dict[str, list[str]]:
-    """Name (lower case) -> unfolded values, in order. Lines that are not headers are ignored."""
+    """Name (lower case) -> unfolded values, in order. Lines that are not headers are ignored.
+
+    Fields are split by regex on newlines not followed by folding whitespace (C speed: Enron
+    headers fold distribution lists over hundreds of lines).
+    """
     try:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
         text = block.decode("cp1252", errors="replace")
     headers: dict[str, list[str]] = {}
-    name: str | None = None
-    buf: list[str] = []
-    for line in text.split("\n"):
-        if not line:
-            continue
-        if line[0] in " \t":
-            if name is not None:
-                buf.append(line)
-            continue
-        if name is not None:
-            headers.setdefault(name, []).append(_unfold("\n".join(buf)).strip())
-            name = None
-        colon = line.find(":")
+    for item in _FIELD_SPLIT_RE.split(text):
+        colon = item.find(":")
         if colon <= 0 or colon > 100:
-            continue  # not a header line (broken input); compat32 would start the body here
-        candidate = line[:colon].rstrip()
-        if not candidate or " " in candidate:
+            continue  # not a header line (broken input), or a fold with nothing to fold into
+        name = item[:colon].rstrip()
+        if not name or " " in name or "\t" in name or "\n" in name or name[0] in " \t":
             continue
-        name = candidate.lower()
-        buf = [line[colon + 1 :]]
-    if name is not None:
-        headers.setdefault(name, []).append(_unfold("\n".join(buf)).strip())
+        value = item[colon + 1 :]
+        headers.setdefault(name.lower(), []).append(_unfold(value).strip())
     return headers
 
 
@@ -491,10 +492,10 @@ def _split_list(value: str) -> list[str]:
     return [i.strip() for i in items if i.strip()]
 
 
-def _x_entries(value: str | None) -> list[tuple[str | None, str | None]]:
+def _x_entries_uncached(value: str | None) -> tuple[tuple[str | None, str | None], ...]:
     """(name, address) per entry of an X-To-like header."""
     if not value or not value.strip():
-        return []
+        return ()
     entries: list[tuple[str | None, str | None]] = []
     for item in _split_list(_decode_words(value)):
         addr: str | None = None
@@ -511,18 +512,44 @@ def _x_entries(value: str | None) -> list[tuple[str | None, str | None]]:
         if "@" in name or "/" in name:
             name = _NOTES_AT_RE.sub("", _NOTES_SUFFIX_RE.sub("", name))
         entries.append((_norm_name(name), addr))
-    return entries
+    return tuple(entries)
 
 
 # --- SMTP address headers --------------------------------------------------------------------
 
 
+# Copies of one message repeat the same long lists; values are cached only when short enough
+# to bound the cache (2048 x 8 KB) against hostile input.
+_CACHEABLE = 8192
+_x_entries_cached = lru_cache(maxsize=2048)(_x_entries_uncached)
+
+
+def _x_entries(value: str | None) -> tuple[tuple[str | None, str | None], ...]:
+    if value is not None and len(value) > _CACHEABLE:
+        return _x_entries_uncached(value)
+    return _x_entries_cached(value)
+
+
 _ANGLE_RE = re.compile(r"^(.*?)<\s*([^<>\s]*)\s*>$", re.S)
-_norm_address = lru_cache(maxsize=1 << 16)(normalize_address)
-_norm_name = lru_cache(maxsize=1 << 16)(normalize_display_name)
 
 
-def _split_addresses(value: str) -> list[tuple[str, str]]:
+def _bounded_cache(fn: Callable[[Any], Any], maxsize: int, maxlen: int) -> Callable[[Any], Any]:
+    """``lru_cache`` for short string arguments only, so hostile input cannot bloat it."""
+    cached = lru_cache(maxsize=maxsize)(fn)
+
+    def call(value: Any) -> Any:
+        if value is not None and len(value) > maxlen:
+            return fn(value)
+        return cached(value)
+
+    return call
+
+
+_norm_address = _bounded_cache(normalize_address, 1 << 16, 512)
+_norm_name = _bounded_cache(normalize_display_name, 1 << 16, 512)
+
+
+def _split_addresses_uncached(value: str) -> tuple[tuple[str, str], ...]:
     """(name, address) pairs of an address-list header.
 
     Fast path for the usual shapes (``a@b``, ``Name <a@b>``, ``"Last, First" <a@b>``);
@@ -544,7 +571,16 @@ def _split_addresses(value: str) -> list[tuple[str, str]]:
             out.extend(_stdlib_addresses(item))
         else:
             out.append(("", item))
-    return out
+    return tuple(out)
+
+
+_split_addresses_cached = lru_cache(maxsize=2048)(_split_addresses_uncached)
+
+
+def _split_addresses(value: str) -> tuple[tuple[str, str], ...]:
+    if len(value) > _CACHEABLE:
+        return _split_addresses_uncached(value)
+    return _split_addresses_cached(value)
 
 
 def _stdlib_addresses(value: str) -> list[tuple[str, str]]:
@@ -783,7 +819,7 @@ def parse_email_bytes(
     ``folder`` is used when the message has no ``X-Folder`` header. ``notes`` (optional)
     counts repairs that kept the message, such as dropped malformed addresses.
     """
-    if not raw or not raw.strip():
+    if not raw or raw.isspace():
         raise SkipMessage("empty")
     if raw.startswith(b"From "):  # an mbox envelope line left in a single file
         nl = raw.find(b"\n")
@@ -848,6 +884,9 @@ def parse_email_bytes(
         try:
             mime = message_from_bytes(raw, policy=email_policy.compat32)
             body, attachments = _walk_mime(mime, keep_attachments, notes)
+            if not body and isinstance(mime.get_payload(), str):
+                # "multipart" without a usable boundary: the payload is the text itself.
+                body = decode_text(_part_payload(mime), params.get("charset"))
         except Exception:  # broken MIME beyond what compat32 tolerates: keep the headers
             if notes is not None:
                 notes["broken_mime"] += 1
@@ -867,6 +906,8 @@ def parse_email_bytes(
                 mime = message_from_bytes(header_block + b"\n\n", policy=email_policy.compat32)
                 attachments = [Attachment(_filename(mime) or "attachment", ctype, data)]
 
+    # The mbox separator and MIME boundaries leave blank lines at the ends: not content.
+    body = body.lstrip("\n").rstrip()
     message_id = _msgid(_first(headers, "message-id"))
     if not message_id:
         message_id = "sha1:" + hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:32]
@@ -997,23 +1038,24 @@ def _dedup_digest(msg: Message) -> bytes:
     ).digest()
 
 
-def _plan(
-    paths: Iterable[Path | str],
-) -> list[tuple[Path, str, list[tuple[Path, str | None]] | None, int]]:
-    """(path, format, files for directories, total bytes) per input; raises on unknown input."""
+def _plan(paths: Iterable[Path | str], sizes: bool) -> list[tuple[Path, str, int]]:
+    """(path, format, total bytes or 0) per input; raises ``ValueError`` on unknown input.
+
+    Directory sizes are summed only for the progress bar, by a walk that keeps nothing: the
+    files themselves are listed again, lazily, while reading (Enron's full tree is 500k files).
+    """
     plan = []
     for p in paths:
         path = Path(p)
         fmt = detect_format(path)
-        if fmt in ("maildir", "eml_dir"):
-            files = list(iter_input_files(path, fmt))
-            total = 0
-            for f, _ in files:
+        total = 0
+        if sizes and fmt in ("maildir", "eml_dir"):
+            for f, _ in iter_input_files(path, fmt):
                 with contextlib.suppress(OSError):
                     total += f.stat().st_size
-            plan.append((path, fmt, files, total))
-        else:
-            plan.append((path, fmt, None, path.stat().st_size))
+        elif sizes:
+            total = path.stat().st_size
+        plan.append((path, fmt, total))
     return plan
 
 
@@ -1033,7 +1075,7 @@ def read_messages(
     content. An input that is not mail at all raises ``ValueError`` before anything is read.
     """
     stats = stats if stats is not None else IngestStats()
-    plan = _plan(paths)
+    plan = _plan(paths, sizes=progress)
     seen: set[bytes] = set()
     advance: Callable[[int], None]
     bar_ctx: Any = None
@@ -1086,7 +1128,7 @@ def read_messages(
         return True
 
     try:
-        for path, fmt, files, _total in plan:
+        for path, fmt, _total in plan:
             source = str(path)
             if fmt == "jsonl":
                 for msg, reason, n in _iter_jsonl(path, keep_attachments, stats.notes):
@@ -1102,7 +1144,7 @@ def read_messages(
             elif fmt == "eml":
                 raws = _iter_files([(path, None)])
             else:
-                raws = _iter_files(files or [])
+                raws = _iter_files(iter_input_files(path, fmt))
             for data, reason, folder, n in raws:
                 stats.bytes_read += n
                 advance(n)

@@ -239,7 +239,51 @@ class Simulator:
         labels[wrong] = 1
         return Example(variant, labels, scenario, [wrong], intended_out)
 
-    def examples(self, messages: Sequence[Message], rate: float = 1.0) -> list[Example]:
+    def first_contact(self, message: Message) -> Example | None:
+        """A legitimate hard negative: one recipient replaced by a brand-new person (new
+        address in the same organisation or webmail, new name), the body's mentions of the
+        original recipient's name rewritten to the new one. Nothing flags a first contact but
+        the absence of history, so the model must learn that absence alone is not an error."""
+        to_first = [a for a in message.to] or [a for _, a in message.recipients()]
+        if not to_first or message.sender is None:
+            return None
+        old = self.rng.choice(to_first)
+        if not self.by_first or not self.by_last:
+            return None
+        first = self.rng.choice(sorted(self.by_first))
+        last = self.rng.choice(sorted(self.by_last))
+        local_old, domain = old.address.split("@", 1)
+        if is_private(recipient_kind(message.sender.address, old.address)):
+            local = f"{first}.{last}" + (str(self.rng.randint(1, 99)) if self.rng.random() < 0.4 else "")
+        elif re.match(r"^[a-z]\.", local_old):
+            local = f"{first[0]}.{last}"
+        else:
+            local = f"{first}.{last}"
+        address = normalize_address(f"{local}@{domain}")
+        if address is None or address in self.profiles.addresses:
+            return None
+        if process.extractOne(address, self.all_addresses, scorer=Levenshtein.distance,
+                              score_cutoff=2) is not None:
+            return None  # too close to a known address: that would be a typo, not a newcomer
+        new_name = f"{first.capitalize()} {last.capitalize()}"
+        body, subject = message.body, message.subject
+        old_first, old_last = first_last(old.name or self.profiles.name_of(old.address), old.address)
+        for before, after in ((old_first, first), (old_last, last)):
+            if before and len(before) >= 3:
+                pattern = re.compile(rf"\b{re.escape(before)}\b", re.IGNORECASE)
+                body = pattern.sub(after.capitalize(), body)
+                subject = pattern.sub(after.capitalize(), subject)
+        new_addr = Address(address, new_name if old.name else None)
+
+        def swap(addrs: list[Address]) -> list[Address]:
+            return [new_addr if a.address == old.address else a for a in addrs]
+
+        variant = replace(message, to=swap(message.to), cc=swap(message.cc), bcc=swap(message.bcc),
+                          body=body, subject=subject)
+        return Example(variant, {a: 0 for a in variant.recipient_addresses()}, "legit")
+
+    def examples(self, messages: Sequence[Message], rate: float = 1.0,
+                 first_contacts: float = 0.1) -> list[Example]:
         """The legitimate example of every message, plus misdirected variants at ``rate``."""
         batches = find_batches(messages)
         out: list[Example] = []
@@ -262,4 +306,8 @@ class Simulator:
                 if example is not None:
                     example.origin = i
                     out.append(example)
+            if self.rng.random() < first_contacts:
+                fresh = self.first_contact(message)
+                if fresh is not None:
+                    out.append(fresh)  # new content (rewritten names): its own origin
         return out

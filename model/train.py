@@ -30,8 +30,10 @@ from model.simulate import Example, Simulator
 
 log = logging.getLogger(__name__)
 
-SPLIT_FIT = 0.70  # profiles from the first 70% of messages
-SPLIT_CAL = 0.85  # training examples from 70-85%, calibration/evaluation from 85-100%
+SPLIT_PAST = 0.4  # the first 40% of messages only build profiles
+N_CHUNKS = 6  # the rest, in time order: 4 chunks of training examples, 2 of calibration
+N_FIT_CHUNKS = 4
+VARIANTS_PER_MESSAGE = 1.0
 MAX_TOPIC_DOCS = 20000
 MAX_EXAMPLE_MESSAGES = 6000
 BLOCK_FLOOR = 0.9
@@ -105,7 +107,26 @@ def build_rows(examples: Sequence[Example], profiles: HistoryProfiles) -> Rows:
             row_scen.append(ex.scenario if ex.labels.get(ev.address, 0) else "legit")
         scenarios.append(ex.scenario)
     X = np.vstack(xs) if xs else np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
-    return Rows(X, np.array(ys, dtype=int), np.array(ids), scenarios, sensitive, row_scen)
+    return Rows(X, np.array(ys, dtype=int), np.array(ids, dtype=int), scenarios, sensitive, row_scen)
+
+
+def concat_rows(parts: Sequence[Rows]) -> Rows:
+    """Stack rows of successive chunks, renumbering examples."""
+    xs, ys, ids, scen, sens, rscen = [], [], [], [], [], []
+    offset = 0
+    for r in parts:
+        xs.append(r.X)
+        ys.append(r.y)
+        ids.append(r.example_id + offset)
+        scen += r.scenarios
+        sens.append(r.sensitive)
+        rscen += r.row_scenario
+        offset += len(r.scenarios)
+    if not parts:
+        return Rows(np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32), np.zeros(0, dtype=int),
+                    np.zeros(0, dtype=int), [], np.zeros(0, dtype=bool), [])
+    return Rows(np.vstack(xs), np.concatenate(ys), np.concatenate(ids), scen,
+                np.concatenate(sens), rscen)
 
 
 def make_estimator(kind: str, seed: int):
@@ -132,11 +153,12 @@ def make_estimator(kind: str, seed: int):
 
 
 def calibrate(pipeline, X: np.ndarray, y: np.ndarray):
-    """Isotonic calibration of the fitted pipeline on a held-out slice."""
+    """Sigmoid (Platt) calibration of the fitted pipeline on a held-out slice: strictly
+    monotone, so it keeps the ranking that the false-alarm threshold depends on."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
 
-    calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method="isotonic")
+    calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method="sigmoid")
     calibrated.fit(X, y)
     return calibrated
 
@@ -187,8 +209,13 @@ def train_model(
         raise ValueError(f"only {len(messages)} usable messages in the history: need at least 50")
     digest = data_hash(messages)
     n = len(messages)
-    i1, i2 = int(n * SPLIT_FIT), int(n * SPLIT_CAL)
-    past, fit_part, cal_part = messages[:i1], messages[i1:i2], messages[i2:]
+    # Rolling time split: the past builds the first profiles; each later chunk is scored
+    # against the profiles of everything before it, then added to them.
+    cuts = [int(n * (SPLIT_PAST + k * (1 - SPLIT_PAST) / N_CHUNKS)) for k in range(N_CHUNKS + 1)]
+    cuts[-1] = n
+    past = messages[: cuts[0]]
+    chunks = [messages[cuts[k] : cuts[k + 1]] for k in range(N_CHUNKS)]
+    fit_chunks, cal_chunks = chunks[:N_FIT_CHUNKS], chunks[N_FIT_CHUNKS:]
     t = lap("ingest", t)
 
     topics = TopicModel(dim=64, seed=seed).fit(
@@ -197,16 +224,26 @@ def train_model(
     profiles.update_many(past)
     t = lap("profiles", t)
 
-    fit_msgs = sample_messages(fit_part, MAX_EXAMPLE_MESSAGES, rng)
-    fit_examples = Simulator(profiles, seed=seed).examples(fit_msgs, rate=1.0)
-    fit_rows = build_rows(fit_examples, profiles)
-    t = lap("simulate_fit", t)
+    def simulate(parts: list[list[Message]], limit: int, salt: int) -> tuple[Rows, int]:
+        pieces: list[Rows] = []
+        n_examples = 0
+        per_chunk = max(1, limit // max(1, len(parts)))
+        for k, part in enumerate(parts):
+            chosen = sample_messages(part, per_chunk, rng)
+            examples = Simulator(profiles, seed=seed * 1000 + salt + k).examples(
+                chosen, rate=VARIANTS_PER_MESSAGE)
+            pieces.append(build_rows(examples, profiles))
+            n_examples += len(examples)
+            profiles.update_many(part)
+        return concat_rows(pieces), n_examples
 
-    profiles.update_many(fit_part)
-    cal_msgs = sample_messages(cal_part, MAX_EXAMPLE_MESSAGES, rng)
-    cal_examples = Simulator(profiles, seed=seed + 1).examples(cal_msgs, rate=1.0)
-    cal_rows = build_rows(cal_examples, profiles)
+    fit_rows, n_fit = simulate(fit_chunks, MAX_EXAMPLE_MESSAGES, 0)
+    t = lap("simulate_fit", t)
+    cal_rows, n_cal = simulate(cal_chunks, MAX_EXAMPLE_MESSAGES // 2, 100)
     t = lap("simulate_cal", t)
+    fit_examples, cal_examples = range(n_fit), range(n_cal)
+    fit_part = [m for c in fit_chunks for m in c]
+    cal_part = [m for c in cal_chunks for m in c]
 
     pipeline = make_estimator(estimator, seed)
     pipeline.fit(fit_rows.X, fit_rows.y)
@@ -222,7 +259,6 @@ def train_model(
                                   settings.target_false_alarm_rate)
     t = lap("calibrate_evaluate", t)
 
-    profiles.update_many(cal_part)
     created = datetime.now(UTC)
     model_version = f"{created:%Y%m%d%H%M%S}-{digest[:8]}"
     metadata = {
@@ -236,8 +272,8 @@ def train_model(
         "snapshot_id": f"{digest}-{n}",
         "n_history_messages": n,
         "split": {"past": len(past), "fit": len(fit_part), "calibration": len(cal_part),
-                  "past_until": past[-1].date.isoformat(), "fit_until": fit_part[-1].date.isoformat()
-                  if fit_part else None},
+                  "past_until": past[-1].date.isoformat() if past else None,
+                  "fit_until": fit_part[-1].date.isoformat() if fit_part else None},
         "n_examples": {"fit": len(fit_examples), "calibration": len(cal_examples)},
         "seed": seed,
         "libraries": library_versions(),

@@ -60,6 +60,9 @@ class ScorerHolder:
             t0 = time.perf_counter()
             try:
                 scorer = Scorer.load(target, self.settings)
+                if getattr(scorer, "analyzer", True) is None:
+                    # Ready means the NLP pipeline runs too, not a degraded counts-only scorer.
+                    raise RuntimeError("the French NLP pipeline could not be loaded")
                 _warm_up(scorer)
             except Exception as exc:
                 self.last_error = type(exc).__name__

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import mailbox
 import random
@@ -205,7 +206,8 @@ def test_scenarios_have_their_shape(world: tuple[Path, dict]) -> None:
     cases = _read_jsonl(out / "cases.jsonl")
     labels = _read_jsonl(out / "labels.jsonl")
     roles = {a["address"]: a for a in json.loads((out / "world.json").read_text())["addresses"]}
-    for case, lab in zip(cases, labels, strict=True):
+    assert len(cases) == len(labels)
+    for lab in labels:
         if lab["kind"] == "typo":
             assert 1 <= Levenshtein.distance(lab["wrong"][0], lab["intended"]) <= 3
         if lab["scenario"] == "S4":
@@ -237,6 +239,9 @@ def test_annotated_spans_match_text(split: str) -> None:
             assert span and span == span.strip() and span[0].isupper(), (span, m.text)
             assert not span.startswith(("Mme", "M.", "Dr", "Madame", "Monsieur", "Docteur"))
             roles.add(role)
+        ordered = sorted(m.persons)
+        for (_, end, _), (start, _, _) in itertools.pairwise(ordered):
+            assert m.text[end:start].strip(), ("one name split in two spans", m.text)
     assert roles == {"addressee", "signer", "third_party"}
     assert annotated_mails(seed=3, n=20, split=split)[5].text == mails[5].text  # type: ignore[arg-type]
 
@@ -261,3 +266,29 @@ def test_annotated_train_and_heldout_templates_are_disjoint() -> None:
     train, heldout = parts("train"), parts("heldout")
     assert train and heldout and not train & heldout
     assert all(pool_items(["a", "b", "c", "d"], s) for s in ("train", "heldout"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("size", ["small", "default"])
+def test_world_records_are_valid_and_confusable(size: str) -> None:
+    from model.synthetic.generate import HISTORY_START, TEST_END, TEST_START
+    from model.synthetic.world import World
+
+    world = World(random.Random(11), size, HISTORY_START, TEST_START, TEST_END)
+    patients = [p for p in world.people if p.kind == "patient"]
+    assert len(patients) >= 100
+    for p in patients:
+        assert std_nir.is_valid(p.nir) and std_iban.is_valid(p.iban), p.address
+        assert p.nir[0] == ("1" if p.sex == "M" else "2")
+        assert p.birth and p.nir[1:3] == f"{p.birth.year % 100:02d}"
+    for org in world.orgs.values():
+        assert org.iban is None or std_iban.is_valid(org.iban)
+    for p in world.people:
+        assert normalize_address(p.address) == p.address
+    by = world.by_address
+    assert by["s.lemaire@cds-havre.example"].kind == "staff"
+    assert by["s.lemaire@gmail.com"].kind == "patient"
+    firsts = [p.first for p in world.people if p.first]
+    assert firsts.count("Sophie") >= 2
+    assert {o.kind for o in world.orgs.values()} >= {"cpam", "cds", "hospital", "lab", "mutuelle"}
+    assert any(p.address.endswith("@patient.mssante.fr") for p in patients)
+    assert any(".mssante.fr" in p.address and p.kind == "partner" for p in world.people)

@@ -44,11 +44,17 @@ if TYPE_CHECKING:
     import spacy
     from spacy.tokens import Doc
 
-RULER_NAME = "misdirect_person_ruler"
+RULER_STRONG = "misdirect_person_titles"
+RULER_WEAK = "misdirect_person_names"
 _UNUSED_COMPONENTS = ("tok2vec", "morphologizer", "parser", "attribute_ruler", "lemmatizer",
                       "senter", "tagger")
 _SEPARATOR = "\n\n"
 _QUOTE_MARKS_RE = re.compile(r"(?m)^[ \t]*>[ >\t]*")
+_CAPS_STOP = frozenset({"nir", "iban", "rib", "bic", "cpam", "chu", "ch", "ars", "caf", "sncf",
+                        "tel", "fax", "pj", "ddn", "rdv", "ald", "cmu", "ame", "fse", "ttc",
+                        "ht", "tva", "siret", "siren", "rpps", "adeli", "finess", "ccam",
+                        "ngap", "urgent", "important", "re", "tr", "fw", "fwd", "ok", "sa",
+                        "sas", "sarl", "ump", "ps", "lr", "rn", "pcf", "usa", "ue", "onu"})
 
 
 @dataclass(slots=True)
@@ -104,11 +110,13 @@ class ContentAnalyzer:
             if self._nlp is None:
                 self._nlp = spacy.load(self.settings.spacy_model, exclude=list(_UNUSED_COMPONENTS))
             nlp = self._nlp
-            if RULER_NAME not in nlp.pipe_names:
-                where = {"before": "ner"} if "ner" in nlp.pipe_names else {}
-                ruler = nlp.add_pipe("entity_ruler", name=RULER_NAME, config={
-                    "overwrite_ents": False, "validate": False}, **where)
-                ruler.add_patterns(ruler_patterns())  # type: ignore[attr-defined]
+            # After the statistical NER: titles and greetings overwrite its entities
+            # ("Bonjour Sophie" is MISC for it), first-name patterns only fill its gaps.
+            for name, strong in ((RULER_STRONG, True), (RULER_WEAK, False)):
+                if name not in nlp.pipe_names:
+                    ruler = nlp.add_pipe("entity_ruler", name=name, config={
+                        "overwrite_ents": strong, "validate": False})
+                    ruler.add_patterns(ruler_patterns(strong))  # type: ignore[attr-defined]
             # A caller's full pipeline keeps its components; we just do not run them.
             self._disable = [n for n in nlp.pipe_names if n in _UNUSED_COMPONENTS]
             self._loaded = True
@@ -139,8 +147,8 @@ class ContentAnalyzer:
     def person_spans(self, doc: Doc) -> list[NameSpan]:
         """Clean person spans of a processed doc (used by the NER benchmark)."""
         spans: list[NameSpan] = []
-        for ent in doc.ents:
-            spans.extend(clean_entity(doc.text, ent.start_char, ent.end_char, ent.label_))
+        for start, end, label in _expanded_entities(doc):
+            spans.extend(clean_entity(doc.text, start, end, label))
         return spans
 
     # ------------------------------------------------------------------ internals
@@ -229,6 +237,49 @@ class ContentAnalyzer:
             attachments=prepared.attachments,
             text=text,
         )
+
+
+def _is_caps_surname(token) -> bool:  # noqa: ANN001 - a spaCy Token
+    text = token.text
+    return (len(text) >= 2 and text.isupper() and text.replace("-", "").isalpha()
+            and fold(text) not in _CAPS_STOP)
+
+
+def _expanded_entities(doc: Doc) -> list[tuple[int, int, str]]:
+    """Entities as (start_char, end_char, label); a PER entity absorbs an adjacent
+    upper-case surname on its line ("DESCHAMPS" + "Bernard"), even one the NER gave
+    another one-word label."""
+    ents = list(doc.ents)
+    starts = {ent.start: i for i, ent in enumerate(ents)}
+    ends = {ent.end: i for i, ent in enumerate(ents)}
+    bounds: dict[int, tuple[int, int]] = {}
+    absorbed: set[int] = set()
+
+    def absorbable(j: int | None) -> bool:
+        # Free tokens, or a one-word entity (the NER often cuts "FAURE" off "Michel").
+        return j is None or len(ents[j]) == 1
+
+    for i, ent in enumerate(ents):
+        start, end = ent.start, ent.end
+        if ent.label_ == "PER":
+            while (start > 0 and _is_caps_surname(doc[start - 1])
+                   and "\n" not in doc[start - 1].whitespace_ and absorbable(ends.get(start))):
+                if (j := ends.get(start)) is not None:
+                    absorbed.add(j)
+                start -= 1
+            while (end < len(doc) and _is_caps_surname(doc[end])
+                   and "\n" not in doc[end - 1].whitespace_ and absorbable(starts.get(end))):
+                if (j := starts.get(end)) is not None:
+                    absorbed.add(j)
+                end += 1
+        bounds[i] = (start, end)
+    out: list[tuple[int, int, str]] = []
+    for i, ent in enumerate(ents):
+        if i in absorbed:
+            continue
+        start, end = bounds[i]
+        out.append((doc[start].idx, doc[end - 1].idx + len(doc[end - 1].text), ent.label_))
+    return out
 
 
 def _join(parts: list[tuple[TextSource, str]], max_chars: int) -> tuple[str, list[_Segment]]:

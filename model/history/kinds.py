@@ -6,6 +6,8 @@ wrong organisation of the right kind (another CPAM, another health centre) is a 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 KINDS = ("internal", "partner", "webmail", "mssante", "patient", "cpam")
 KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
 
@@ -18,6 +20,7 @@ WEBMAIL_DOMAINS = frozenset(
 _SECOND_LEVEL = frozenset({"mssante", "gouv", "co", "com", "org", "ac", "asso", "net"})
 
 
+@lru_cache(maxsize=16384)
 def registered_domain(domain: str) -> str:
     """The last two labels (``ect.enron.com`` → ``enron.com``); good enough for org identity."""
     labels = domain.split(".")
@@ -31,6 +34,7 @@ def is_webmail(domain: str) -> bool:
     return domain in WEBMAIL_DOMAINS or registered_domain(domain) in WEBMAIL_DOMAINS
 
 
+@lru_cache(maxsize=65536)
 def recipient_kind(sender: str | None, recipient: str) -> str:
     """Kind of ``recipient`` as seen from ``sender``: one of :data:`KINDS`."""
     domain = recipient.rsplit("@", 1)[-1]

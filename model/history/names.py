@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _TITLES = frozenset(
     ["m", "mr", "mme", "mlle", "mrs", "ms", "miss", "dr", "docteur", "doctor", "pr", "professeur", "madame", "monsieur", "me", "maitre"]
@@ -15,21 +16,30 @@ _TITLES = frozenset(
 _SPLIT_RE = re.compile(r"[\s._\-+,;()'\"]+")
 # First line greetings, French and English: "Bonjour Sophie,", "Chère Madame Durand", "Hi Bob".
 _GREETING_RE = re.compile(
-    r"^\s*(?:bonjour|bonsoir|salut|coucou|cher|chère|chere|hello|hi|hey|dear|good morning)"
-    r"[\s,]+((?:(?:m\.|mr\.?|mme\.?|mlle\.?|dr\.?|docteur|madame|monsieur|pr\.?)\s+)?"
+    r"^\s*(?i:(?:re-?)?(?:bonjour|bonsoir|salut|coucou|cher|chère|chere|hello|hi|hey|dear|"
+    r"good morning))"
+    r"[\s,]+((?:(?i:m\.|mr\.?|mme\.?|mlle\.?|dr\.?|docteur|madame|monsieur|pr\.?)\s+)?"
     r"[A-ZÀ-Ý][\wÀ-ÿ'\-]+(?:[ \t]+[A-ZÀ-Ý][\wÀ-ÿ'\-]+)?)",
-    re.IGNORECASE,
 )
-_BARE_NAME_RE = re.compile(r"^\s*([A-ZÀ-Ý][a-zà-ÿ'\-]+)\s*[,:!]?\s*$")
+_BARE_NAME_RE = re.compile(
+    r"^\s*([A-ZÀ-Ý][a-zà-ÿ'\-]+)\s*(?:[,:!]?\s*$|,\s*(?i:bonjour|bonsoir|hello|hi)\b)")
 _GENERIC = frozenset(
-    ["all", "tous", "toutes", "everyone", "team", "équipe", "equipe", "everybody", "guys", "folks", "madame", "monsieur", "there", "collègues", "collegues"]
+    ["all", "tous", "toutes", "everyone", "team", "équipe", "equipe", "everybody", "guys", "folks", "madame", "monsieur", "there", "collègues", "collegues", "bonjour", "bonsoir", "hello", "hi", "hey", "salut", "coucou", "merci", "thanks", "thank", "dear", "cher", "chère", "chere", "messieurs", "mesdames", "docteur", "urgent", "objet", "subject", "note", "fyi"]
 )
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower-case without accents: ``"Hélène"`` → ``"helene"``."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+@lru_cache(maxsize=65536)
+def _name_tokens(display_name: str | None, address: str | None) -> tuple[str, ...]:
+    source = display_name or (address.split("@", 1)[0] if address else "")
+    tokens = [t for t in _SPLIT_RE.split(fold(source)) if t and not t.isdigit()]
+    return tuple(t for t in tokens if t not in _TITLES)
 
 
 def name_tokens(display_name: str | None, address: str | None = None) -> list[str]:
@@ -37,9 +47,7 @@ def name_tokens(display_name: str | None, address: str | None = None) -> list[st
 
     ``"Lemaire, Sophie"`` → ``["lemaire", "sophie"]``; ``s.lemaire@x`` → ``["s", "lemaire"]``.
     """
-    source = display_name or (address.split("@", 1)[0] if address else "")
-    tokens = [t for t in _SPLIT_RE.split(fold(source)) if t and not t.isdigit()]
-    return [t for t in tokens if t not in _TITLES]
+    return list(_name_tokens(display_name, address))
 
 
 def first_last(display_name: str | None, address: str | None = None) -> tuple[str | None, str | None]:
@@ -76,13 +84,25 @@ def greeting_name(body: str) -> str | None:
 
 
 def name_matches(name: str, display_name: str | None, address: str) -> bool:
-    """Does a folded name (one or more tokens) plausibly designate this recipient?"""
+    """Does a folded name (one or more tokens) plausibly designate this recipient?
+
+    Whole tokens of the display name or local part match; so does a surname at the end of a
+    glued local part (``slemaire``) and a first name against a lone initial (``j.bouvier``).
+    """
     wanted = [t for t in name.split() if len(t) > 1]
     if not wanted:
         return False
     have = set(name_tokens(display_name, address))
-    local = fold(address.split("@", 1)[0])
-    return any(token in have or (len(token) >= 3 and token in local) for token in wanted)
+    local_tokens = name_tokens(None, address)
+    compact = "".join(local_tokens)
+    for token in wanted:
+        if token in have:
+            return True
+        if len(token) >= 4 and compact.endswith(token) and len(compact) - len(token) <= 2:
+            return True
+    # "Julie" for j.bouvier: the first letter of a first-name greeting against an initial.
+    return (not display_name and len(local_tokens) >= 2 and len(local_tokens[0]) == 1
+            and len(wanted) == 1 and wanted[0][0] == local_tokens[0])
 
 
 CAPITALISED_RE = re.compile(r"\b[A-ZÀ-Ý][A-ZÀ-Ýa-zà-ÿ'\-]{2,}\b")
@@ -90,4 +110,4 @@ CAPITALISED_RE = re.compile(r"\b[A-ZÀ-Ý][A-ZÀ-Ýa-zà-ÿ'\-]{2,}\b")
 
 def capitalised_tokens(text: str, limit: int = 4000) -> set[str]:
     """Folded capitalised words of a text (candidate surnames), bounded for speed."""
-    return {fold(m.group(0)) for m in CAPITALISED_RE.finditer(text[:limit])}
+    return {fold(w) for w in {m.group(0) for m in CAPITALISED_RE.finditer(text[:limit])}}

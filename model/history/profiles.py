@@ -87,6 +87,11 @@ class SenderIndex:
     locals_: list[str]
     counts: np.ndarray  # messages sender → contact
     topics: np.ndarray  # unit pair topic vectors (rows)
+    pos: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.pos:
+            self.pos = {a: i for i, a in enumerate(self.addresses)}
 
 
 def unit(vec: np.ndarray | None) -> np.ndarray | None:

@@ -8,18 +8,15 @@ random state, no wall clock (except the reported duration), no hash-order iterat
 from __future__ import annotations
 
 import base64
-import io
 import json
+import quopri
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from email.generator import BytesGenerator
-from email.headerregistry import Address as HAddress
-from email.message import EmailMessage
-from email.policy import default as default_policy
-from email.utils import format_datetime
+from email.header import Header
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -32,7 +29,6 @@ from model.synthetic.templates import (
     MONTHS,
     Composition,
     compose,
-    person_field,
     render_line,
 )
 from model.synthetic.world import Person, World, slug
@@ -41,7 +37,6 @@ TZ = ZoneInfo("Europe/Paris")
 HISTORY_START = date(2024, 12, 2)
 TEST_START = date(2025, 6, 2)
 TEST_END = date(2025, 6, 30)
-POLICY = default_policy.clone(linesep="\n", max_line_length=78)
 SCENARIOS = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8")
 
 SIZES = {
@@ -88,6 +83,9 @@ PATIENT_SUBJECTS = [["Rendez-vous", "Demande de rendez-vous", "rdv"], ["Rembours
                     ["Ordonnance", "Ordonnance manquante"], ["Annulation rendez-vous", "Rdv demain"],
                     ["Attestation", "Attestation employeur"], ["Changement d'adresse", "Nouvelle adresse"],
                     ["Mes résultats", "Résultats", ""], ["Numéro de sécurité sociale", "Mon dossier"]]
+
+BATCH_RDV_SUBJECTS = ["Rappel rendez-vous", "Rappel : votre rendez-vous au centre de santé",
+                      "Votre rendez-vous du {date_rdv}", "Centre de santé – rappel de rendez-vous"]
 
 # Topics each role writes about, with weights (the habits).
 HABITS: dict[str, list[tuple[str, int]]] = {
@@ -361,7 +359,7 @@ class Generator:
         t = self.patient(day)
         u = self.patient(day, exclude=(t,))
         to = [self._colleague(s, day, ("billing", "manager"))]
-        att = [self.bordereau(day, rows or rng.randint(4, 14), [t, u])] if rows or rng.random() < 0.7 else []
+        att = [self.bordereau(day, rows or rng.randint(4, 22), [t, u])] if rows or rng.random() < 0.7 else []
         return self.compose(s, to, [], "teletrans_internal", day, {"T": t, "U": u}, attachments=att)
 
     def t_courrier(self, s: Person, day: date) -> Draft:
@@ -475,7 +473,7 @@ class Generator:
         pool = self.patients(day)
         people = rng.sample(pool, k=min(len(pool), rng.randint(5, 12)))
         start = self.when(day)
-        subject = rng.choice(SUBJECTS["attestation" if kind == "attestation" else "rdv"])
+        subject = rng.choice(SUBJECTS["attestation"] if kind == "attestation" else BATCH_RDV_SUBJECTS)
         subject = subject.replace("{date_rdv}", fr_date(day + timedelta(days=7)))
         drafts = []
         for i, p in enumerate(people):
@@ -673,7 +671,7 @@ class Misdirector:
         recips = d.recipients()
         if scenario == "S8":
             known = [c for c in self.contacts(d.sender) if c not in recips
-                     and all(c.org != r.org or c.org == "patient" and False for r in recips)
+                     and all(c.org != r.org for r in recips)
                      and not any(_similar(c, r) for r in recips)]
             if not known:
                 return None
@@ -682,6 +680,18 @@ class Misdirector:
                 d.cc.append(extra)
             else:
                 d.to.append(extra)
+            if rng.random() < 0.4 and d.to[0].first:
+                # Reply-all style: the draft answers an earlier message of the first recipient.
+                first = d.to[0]
+                comp = Composition("formal", "reply", "formal",
+                                   "patient" if first.kind == "patient" else "partner"
+                                   if first.kind == "partner" else "staff")
+                earlier = compose(rng, comp, {"A": d.sender, "S": first},
+                                  self.gen._values(first, d.when.date()))
+                original = Draft(first, [d.sender], [extra], d.subject, earlier.text,
+                                 d.when - timedelta(hours=rng.randint(2, 72)), d.topic)
+                d.subject = "RE: " + d.subject
+                d.body = d.body + quote(original, rng)
             return [extra], None
         # Replacement scenarios: the first To recipient that is a person (not a broadcast).
         if len(d.to) > 3:
@@ -701,11 +711,13 @@ class Misdirector:
         if scenario == "S1":
             near = [p for p in w.people if p is not intended and p.address != d.sender.address and (
                 Levenshtein.distance(p.address, intended.address) <= 2
-                or (p.address.split("@")[0] == intended.address.split("@")[0])
-                or (Levenshtein.distance(p.address.split("@")[0], intended.address.split("@")[0]) <= 1
-                    and p.kind != intended.kind))]
-            if near and rng.random() < 0.5:
+                # The seed: a colleague's local part at a webmail (kinds differ, else it is S4).
+                or (Levenshtein.distance(p.local_part, intended.local_part) <= 1
+                    and p.kind != intended.kind and "patient" in (p.kind, intended.kind)))]
+            if near and rng.random() < 0.8:
                 return rng.choice(near)
+            if not near and rng.random() < 0.6:
+                return None  # redraw: about a third of S1 should hit an existing look-alike
             return self.unknown(typo(rng, intended.address))
         if scenario == "S2":
             def prefix(p: Person) -> set[str]:
@@ -716,7 +728,8 @@ class Misdirector:
                     keys.add(slug(p.display)[:3])
                 return keys
             want = prefix(intended)
-            cands = [c for c in contacts if prefix(c) & want and not (
+            cands = [c for c in contacts if prefix(c) & want and c.local_part != intended.local_part
+                     and not (
                 c.first and intended.first and (slug(c.first) == slug(intended.first)
                                                 or slug(c.last) == slug(intended.last)))
                 and Levenshtein.distance(c.address, intended.address) > 2]
@@ -773,41 +786,57 @@ class Misdirector:
 
 
 # --- output ------------------------------------------------------------------------------------
-def _haddr(p: Person, name: str | None = None) -> HAddress:
-    local, domain = p.address.split("@")
-    return HAddress(display_name=name if name is not None else p.display, username=local,
-                    domain=domain)
+# The mbox is written by hand: the stdlib's header folding costs ~5 ms a message, which made
+# the default world take minutes. The result parses with ``email`` (tested).
+def _addr_header(people: list[Person], names: dict[str, str | None] | None = None) -> str:
+    out = []
+    for p in people:
+        name = (names or {}).get(p.address, p.display) if names and p.address in names else p.display
+        out.append(formataddr((name or "", p.address), charset="utf-8"))
+    return ",\n ".join(out)
 
 
-def to_email(d: Draft) -> EmailMessage:
-    msg = EmailMessage(policy=POLICY)
-    msg["From"] = _haddr(d.sender)
-    msg["To"] = [_haddr(p) for p in d.to]
-    if d.cc:
-        msg["Cc"] = [_haddr(p) for p in d.cc]
-    msg["Subject"] = d.subject
-    msg["Date"] = format_datetime(d.when)
-    msg["Message-ID"] = d.message_id
-    if d.in_reply_to:
-        msg["In-Reply-To"] = d.in_reply_to
-        msg["References"] = d.in_reply_to
-    msg["MIME-Version"] = "1.0"
-    msg.set_content(d.body)
-    for filename, ctype, data in d.attachments:
-        maintype, subtype = ctype.split("/", 1)
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    if d.attachments:
-        msg.set_boundary("=_mixed_" + d.message_id.strip("<>").split("@")[0])
-    return msg
+def _subject_header(subject: str) -> str:
+    if subject.isascii():
+        return subject
+    return Header(subject, "utf-8", header_name="Subject").encode(linesep="\n")
+
+
+def _qp(text: str) -> bytes:
+    data = quopri.encodestring(text.encode("utf-8"))
+    # mbox: a body line starting with "From " would split the message; encode its F instead.
+    data = data.replace(b"\nFrom ", b"\n=46rom ")
+    return b"=46rom " + data[5:] if data.startswith(b"From ") else data
 
 
 def mbox_entry(d: Draft) -> bytes:
-    buf = io.BytesIO()
+    """One mbox entry (``From `` line, RFC 822 headers, MIME body) for a draft."""
     stamp = d.when.astimezone(UTC).strftime("%a %b %d %H:%M:%S %Y")
-    buf.write(f"From {d.sender.address} {stamp}\n".encode())
-    BytesGenerator(buf, mangle_from_=True, policy=POLICY).flatten(to_email(d), unixfrom=False)
-    buf.write(b"\n")
-    return buf.getvalue()
+    head = [f"From {d.sender.address} {stamp}",
+            f"From: {_addr_header([d.sender])}",
+            f"To: {_addr_header(d.to, d.names)}"]
+    if d.cc:
+        head.append(f"Cc: {_addr_header(d.cc, d.names)}")
+    head += [f"Subject: {_subject_header(d.subject)}", f"Date: {format_datetime(d.when)}",
+             f"Message-ID: {d.message_id}"]
+    if d.in_reply_to:
+        head += [f"In-Reply-To: {d.in_reply_to}", f"References: {d.in_reply_to}"]
+    head.append("MIME-Version: 1.0")
+    text_part = (b'Content-Type: text/plain; charset="utf-8"\n'
+                 b"Content-Transfer-Encoding: quoted-printable\n\n" + _qp(d.body))
+    if not d.attachments:
+        return "\n".join(head).encode("utf-8") + b"\n" + text_part + b"\n\n"
+    boundary = "=_mixed_" + d.message_id.strip("<>").split("@")[0]
+    head.append(f'Content-Type: multipart/mixed; boundary="{boundary}"')
+    b = boundary.encode()
+    parts = [b"--" + b + b"\n" + text_part]
+    for filename, ctype, data in d.attachments:
+        parts.append(b"--" + b + b"\n" + (
+            f"Content-Type: {ctype}\nContent-Transfer-Encoding: base64\n"
+            f'Content-Disposition: attachment; filename="{filename}"\n\n').encode()
+            + base64.encodebytes(data))
+    body = b"\n".join(parts) + b"\n--" + b + b"--\n"
+    return "\n".join(head).encode("utf-8") + b"\n\n" + body + b"\n"
 
 
 def _recipient(p: Person, names: dict[str, str | None], plain: bool) -> str | dict:
@@ -876,7 +905,7 @@ def address_book(history: list[Draft]) -> tuple[dict[str, list[str]], set[str], 
     seen: set[str] = set()
     pair_topics: set[tuple[str, str, str]] = set()
     for d in history:
-        parts = [d.sender] + d.recipients()
+        parts = [d.sender, *d.recipients()]
         for p in parts:
             seen.add(p.address)
         for p in parts:
@@ -916,21 +945,79 @@ def build_cases(gen: Generator, history: list[Draft], n_legit: int, per_scenario
                 "intended": intended.address if intended else None, "kind": kind}
 
     def legit_kind(d: Draft) -> str:
-        if any(p.address not in seen for p in d.recipients()):
-            return "first_contact"
         if len(d.recipients()) >= 10:
             return "internal_broadcast"
+        if any(p.address not in seen for p in d.recipients()):
+            return "first_contact"
         if d.topic in ("self", "attestation", "rdv") and d.to[0].kind == "patient":
             return "self"
         if d.kind == "batch":
             return "batch"
         return "routine"
 
+    # Misdirected cases, one scenario each.
+    suitable = {
+        "S1": None, "S2": None, "S3": None, "S7": None, "S8": None,
+        "S4": ["teletrans", "cpam_q", "cds", "courrier", "lab", "mutuelle"],
+        "S5": ["courrier", "teletrans", "interne", "cpam_q", "mutuelle", "lab", "courrier_sec",
+               "teletrans_internal", "cds"],
+    }
+    # The seed case: the billing colleague's file goes to the former patient.
+    seed_sender = w.by_address["c.martin@cds-havre.example"]
+    colleague = w.by_address["s.lemaire@cds-havre.example"]
+    former = w.by_address["s.lemaire@gmail.com"]
+    for _ in range(2 if per_scenario < 20 else 3):
+        day = gen.workday(TEST_START, TEST_END)
+        t, u = gen.patient(day), gen.patient(day)
+        d = gen.compose(seed_sender, [colleague], [], "teletrans_internal", day, {"T": t, "U": u},
+                        attachments=[gen.bordereau(day, 20, [t, u])],
+                        subject=f"Télétransmission du {day.day} {MONTHS[day.month - 1]}")
+        d.to[0] = former
+        out.append((d, label("seed", "S1", [former], colleague)))
+    counts = Counter(lab["scenario"] for _, lab in out)
+    for scenario in SCENARIOS:
+        tries = 0
+        while counts[scenario] < per_scenario and tries < 5000:
+            tries += 1
+            if scenario == "S6":
+                s = rng.choice([p for p in gen.staff if p.role in ("billing", "secretary")
+                                and p.since is None])
+                batch = draw("batch_attestation" if s.role == "billing" else "batch_rdv", s)
+                batch = batch[:rng.randint(4, 7)]
+                k = len(batch)
+                j = rng.randint(max(1, k - 4), k - 2)
+                people = [b.to[0] for b in batch]
+                for i, b in enumerate(batch):
+                    if i < j:
+                        out.append((b, label("batch")))
+                        continue
+                    shifted = people[i + 1] if i + 1 < k else people[j]
+                    if shifted is people[i]:
+                        out.append((b, label("batch")))
+                        continue
+                    b.to[0] = shifted
+                    out.append((b, label("mail_merge_shift", "S6", [shifted], people[i])))
+                    counts["S6"] += 1
+                continue
+            topics = suitable.get(scenario)
+            d = draw(rng.choice(topics) if topics else None)[0]
+            if d.kind == "batch":
+                continue
+            res = mis.apply(d, scenario)
+            if res is None:
+                continue
+            wrong, intended = res
+            kind = {"S1": "typo" if wrong[0].id == -1 else "lookalike",
+                    "S8": "extra_to" if wrong[0] in d.to else "extra_cc"}.get(scenario, scenario.lower())
+            out.append((d, label(kind, scenario, wrong, intended)))
+            counts[scenario] += 1
     # Legitimate traffic, with the hard cases given their share.
     newcomer = next(p for p in gen.staff if p.since is not None)
     new_doc = next(p for p in w.people if p.role == "hospital_doctor" and p.since is not None)
     legit: list[Draft] = []
-    while len(legit) < n_legit:
+    # Mail-merge batches of S6 already brought legitimate messages: they count.
+    already = sum(1 for _, lab in out if lab["scenario"] == "legit")
+    while len(legit) < n_legit - already:
         r = rng.random()
         if r < 0.02:  # first contact with a new colleague
             s = rng.choice([p for p in gen.staff if p.since is None])
@@ -965,61 +1052,6 @@ def build_cases(gen: Generator, history: list[Draft], n_legit: int, per_scenario
     for d in legit:
         out.append((d, label(d.kind if d.kind == "new_topic" else legit_kind(d))))
 
-    # Misdirected cases, one scenario each.
-    suitable = {
-        "S1": None, "S2": None, "S3": None, "S7": None, "S8": None,
-        "S4": ["teletrans", "cpam_q", "cds", "courrier", "lab", "mutuelle"],
-        "S5": ["courrier", "teletrans", "interne", "cpam_q", "mutuelle", "lab", "courrier_sec",
-               "teletrans_internal", "cds"],
-    }
-    # The seed case: the billing colleague's file goes to the former patient.
-    seed_sender = w.by_address["c.martin@cds-havre.example"]
-    colleague = w.by_address["s.lemaire@cds-havre.example"]
-    former = w.by_address["s.lemaire@gmail.com"]
-    for _ in range(2 if per_scenario < 20 else 3):
-        day = gen.workday(TEST_START, TEST_END)
-        t, u = gen.patient(day), gen.patient(day)
-        d = gen.compose(seed_sender, [colleague], [], "teletrans_internal", day, {"T": t, "U": u},
-                        attachments=[gen.bordereau(day, 20, [t, u])],
-                        subject=f"Télétransmission du {day.day} {MONTHS[day.month - 1]}")
-        d.to[0] = former
-        out.append((d, label("seed", "S1", [former], colleague)))
-    counts = Counter(lab["scenario"] for _, lab in out)
-    for scenario in SCENARIOS:
-        tries = 0
-        while counts[scenario] < per_scenario and tries < 5000:
-            tries += 1
-            if scenario == "S6":
-                s = rng.choice([p for p in gen.staff if p.role in ("billing", "secretary")
-                                and p.since is None])
-                batch = draw("batch_attestation" if s.role == "billing" else "batch_rdv", s)
-                k = len(batch)
-                j = rng.randint(max(1, k - 3), k - 1)
-                people = [b.to[0] for b in batch]
-                for i, b in enumerate(batch):
-                    if i < j:
-                        out.append((b, label("batch")))
-                        continue
-                    shifted = people[i + 1] if i + 1 < k else people[j]
-                    if shifted is people[i]:
-                        out.append((b, label("batch")))
-                        continue
-                    b.to[0] = shifted
-                    out.append((b, label("mail_merge_shift", "S6", [shifted], people[i])))
-                    counts["S6"] += 1
-                continue
-            topics = suitable.get(scenario)
-            d = draw(rng.choice(topics) if topics else None)[0]
-            if d.kind == "batch":
-                continue
-            res = mis.apply(d, scenario)
-            if res is None:
-                continue
-            wrong, intended = res
-            kind = {"S1": "typo" if wrong[0].id == -1 else "lookalike",
-                    "S8": "extra_to" if wrong[0] in d.to else "extra_cc"}.get(scenario, scenario.lower())
-            out.append((d, label(kind, scenario, wrong, intended)))
-            counts[scenario] += 1
     out.sort(key=lambda x: (x[0].when, x[0].sender.address, x[0].to[0].address))
     return out
 

@@ -24,7 +24,7 @@ Split = Literal["train", "heldout"]
 ROLE_OF_KEY: dict[str, Role] = {
     "A": "addressee", "S": "signer", "T": "third_party", "U": "third_party", "D": "third_party",
 }
-NAME_FIELDS = {"first", "last", "full", "inv", "lastup"}
+NAME_FIELDS = {"first", "last", "full", "inv", "lastup", "fullup"}
 _PLACEHOLDER = re.compile(r"\{(?:([A-Z])\.)?(\w+)\}")
 
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
@@ -74,7 +74,7 @@ GREETINGS: dict[str, list[str]] = {
                   "Coucou {A.first},", "Bonjour {A.first}, j'espère que tu vas bien.",
                   "Re-bonjour {A.first},", "{A.first}, bonjour,"],
     "formal": ["Bonjour {A.civ} {A.last},", "{A.civ} {A.last},", "{A.cher} {A.civ} {A.last},",
-               "Bonjour {A.civs} {A.last},", "Bonjour {A.first} {A.last},", "{A.civ},",
+               "Bonjour {A.civs} {A.last},", "Bonjour {A.full},", "{A.civ},",
                "Bonjour {A.civ},", "{A.cher} {A.civ} {A.full},"],
     "confrere": ["{A.cher} {A.confrere},", "{A.cher} Docteur {A.last},", "Bonjour Docteur {A.last},",
                  "{A.cher} {A.first},", "{A.cher} confrère, {A.cher2} ami{A.e},",
@@ -96,18 +96,18 @@ CLOSINGS: dict[str, list[str]] = {
 }
 SIGNATURES: dict[str, list[str]] = {
     "staff": ["{S.full}\n{fonction}\n{org_name}\n{org_address}\nTél. {org_phone}",
-              "{S.first} {S.lastup}\n{fonction} – {org_name}", "{S.full}\n{fonction}",
-              "--\n{S.full}\n{org_name}\n{org_phone}", "{S.full}", "{S.first} {S.last}\n{org_name}",
-              "{S.first}", "--\n{S.first} {S.lastup}\n{fonction}\nLigne directe : {org_phone}"],
+              "{S.fullup}\n{fonction} – {org_name}", "{S.full}\n{fonction}",
+              "--\n{S.full}\n{org_name}\n{org_phone}", "{S.full}", "{S.full}\n{org_name}",
+              "{S.first}", "--\n{S.fullup}\n{fonction}\nLigne directe : {org_phone}"],
     "doctor": ["Dr {S.full}\n{fonction}\n{org_name}\nRPPS {rpps}",
-               "Docteur {S.first} {S.lastup}\n{fonction}\n{org_address}", "Dr {S.last}",
-               "{S.full}\n{fonction}", "Dr {S.first} {S.last}\n{org_name}",
-               "Docteur {S.full}", "Dr {S.full}", "--\nDr {S.first} {S.lastup}\n{org_name} – {org_phone}"],
-    "patient": ["{S.full}", "{S.first} {S.last}\n{S.phone}", "{S.first}", "{S.civs} {S.last}",
-                "{S.full}\n{S.postal}", "{S.lastup} {S.first}", "{S.first} {S.lastup}", "{S.full}\nTél : {S.phone}"],
-    "partner": ["{S.full}\n{fonction}\n{org_name}", "{S.first} {S.lastup}\n{org_name}",
-                "{S.full}\n{org_name}\n{org_phone}", "{S.full}", "{S.first} {S.last} – {fonction}",
-                "--\n{S.full}\n{fonction}", "{S.first} {S.last}", "{S.full}\n{fonction} | {org_name}"],
+               "Docteur {S.fullup}\n{fonction}\n{org_address}", "Dr {S.last}",
+               "{S.full}\n{fonction}", "Dr {S.full}\n{org_name}",
+               "Docteur {S.full}", "Dr {S.full}", "--\nDr {S.fullup}\n{org_name} – {org_phone}"],
+    "patient": ["{S.full}", "{S.full}\n{S.phone}", "{S.first}", "{S.civs} {S.last}",
+                "{S.full}\n{S.postal}", "{S.inv}", "{S.fullup}", "{S.full}\nTél : {S.phone}"],
+    "partner": ["{S.full}\n{fonction}\n{org_name}", "{S.fullup}\n{org_name}",
+                "{S.full}\n{org_name}\n{org_phone}", "{S.full}", "{S.full} – {fonction}",
+                "--\n{S.full}\n{fonction}", "{S.full}", "{S.full}\n{fonction} | {org_name}"],
     "service": ["{org_name}\n{org_address}", "Le service {fonction}\n{org_name}",
                 "{org_name}", "--\n{org_name} – {org_phone}"],
 }
@@ -130,7 +130,7 @@ BODIES: dict[str, list[str]] = {
         "Je t'envoie le fichier de télétransmission du {date} avant l'envoi à la CPAM. Peux-tu vérifier les NIR, surtout celui de {T.civs} {T.full} ?",
         "Voici le bordereau du jour, {n} dossiers. J'ai un doute sur les droits de {T.full} ({T.nir}), tu pourras regarder ?",
         "Ci-joint la télétransmission du {date}. Il manque encore le RIB de {T.civs} {T.last} pour le remboursement : {T.iban} d'après son dernier courrier, à confirmer.",
-        "Comme convenu, le lot {lot} est prêt. Je te laisse l'envoyer, je suis absente cet après-midi.",
+        "Comme convenu, le lot {lot} est prêt. Je te laisse l'envoyer, je suis absent{S.e} cet après-midi.",
         "Petit rappel : les rejets de la semaine dernière concernent {T.full} et {U.full}. Je te mets les fichiers en pièce jointe.",
         "Peux-tu relire le bordereau joint ? {T.civs} {T.full}, {T.ne} le {T.ddn}, tél. {T.phone}, a appelé pour un remboursement en attente.",
         "Je t'ai mis le fichier sur le partage mais je te l'envoie aussi ici, au cas où. {n} FSE pour {montant} €.",
@@ -144,7 +144,7 @@ BODIES: dict[str, list[str]] = {
         "Suite à l'hospitalisation de {T.civs} {T.last} dans votre service, pourriez-vous me transmettre le compte-rendu de sortie et les résultats {examen} ?",
         "Je vous remercie d'avoir vu {T.civs} {T.full}. Je prends note de vos conclusions et je renouvelle {traitement}.",
         "Ci-joint la lettre d'adressage pour {T.civs} {T.full} ({T.nir}). Coordonnées : {T.postal}, tél. {T.phone}.",
-        "{T.civs} {T.full} souhaiterait un rendez-vous rapproché pour {examen}. Pourriez-vous nous proposer un créneau ?",
+        "{T.civs} {T.full} souhaiterait un rendez-vous rapproché pour discuter des résultats {examen}. Pourriez-vous nous proposer un créneau ?",
     ],
     "courrier_sec": [
         "Veuillez trouver ci-joint le courrier du Dr {D.last} concernant {T.civs} {T.full}, {T.ne} le {T.ddn}.",
@@ -179,7 +179,7 @@ BODIES: dict[str, list[str]] = {
     "interne": [
         "Peux-tu rappeler {T.civs} {T.full} au {T.phone} ? {T.il_cap} souhaite avancer son rendez-vous.",
         "{T.civs} {T.last} est passé{T.e} à l'accueil ce matin pour son ordonnance, elle est sur ton bureau.",
-        "Je serai absente jeudi après-midi, peux-tu prendre mes appels ?",
+        "Je serai absent{S.e} jeudi après-midi, peux-tu prendre mes appels ?",
         "Le Dr {D.last} demande qu'on libère un créneau lundi pour {T.civs} {T.full}.",
         "La réunion d'équipe est décalée à {heure} demain, salle du premier étage.",
         "Attention, le dossier de {T.full} ({T.ddn}) est en double dans le logiciel, je fusionne les deux fiches.",
@@ -417,6 +417,8 @@ def person_field(p: Renderable, name: str, rng: random.Random) -> str:
         return f"{p.last.upper()} {p.first}"
     if name == "lastup":
         return p.last.upper()
+    if name == "fullup":
+        return f"{p.first} {p.last.upper()}"
     if name == "civ":
         return "Madame" if fem else "Monsieur"
     if name == "civs":

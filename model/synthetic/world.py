@@ -69,6 +69,10 @@ class Person:
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
+    def local_part(self) -> str:
+        return self.address.split("@", 1)[0]
+
+    @property
     def full(self) -> str:
         return f"{self.first} {self.last}".strip()
 
@@ -381,6 +385,18 @@ class World:
         patient("Martine", "Dubois", "F", "martine.dubois", "wanadoo.fr", year=1950)
         patient("Marc", "Durand", "M", "marc.durand", "gmail.com", year=1963)
         patient("Nathalie", "Petit", "F", "nath.petit", "sfr.fr", year=1975)
+        # Patients whose private address looks like a colleague's (initial + last name).
+        for st in [p for p in self.people if p.kind == "staff" and p.since is None][5:]:
+            if rng.random() < 0.3:
+                sex = rng.choice("MF")
+                first = st.first
+                for _ in range(30):
+                    first = self.names.first(sex, rng.randint(1950, 1995))
+                    if slug(first)[0] == slug(st.first)[0] and first != st.first:
+                        break
+                local = rng.choice([st.local_part, st.local_part.replace(".", ""),
+                                    st.local_part + str(rng.randint(1, 99))])
+                patient(first, st.last, sex, local, self.webmail())
         while sum(1 for p in self.people if p.kind == "patient") < count:
             r = rng.random()
             since = None

@@ -67,7 +67,8 @@ def scan(path: Path, values: list[str]) -> list[str]:
     return hits
 
 
-def test_no_content_in_logs_stores_metrics_mlflow(small_bundle, tmp_path) -> None:
+def test_no_content_in_logs_stores_metrics_mlflow(small_bundle, small_bundle_settings,
+                                                  tmp_path) -> None:
     bundle = Path(small_bundle)
     var = tmp_path / "var"
     settings = Settings(
@@ -117,7 +118,7 @@ def test_no_content_in_logs_stores_metrics_mlflow(small_bundle, tmp_path) -> Non
     assert scan(var, values) == []
     # The bundle (its history snapshot, which /v1/sent may update) and the MLflow store.
     assert scan(bundle, values) == []
-    mlflow_dirs = [p for p in (bundle.parent / "mlflow", bundle / "mlflow", bundle.parent / "mlruns")
-                   if p.exists()]
-    for d in mlflow_dirs:
-        assert scan(d, values) == []
+    # The MLflow store the small bundle was logged to (tracking DB and artifacts).
+    mlflow_dir = Path(small_bundle_settings.var_dir)
+    assert any(mlflow_dir.rglob("mlflow.db"))
+    assert scan(mlflow_dir, values) == []

@@ -8,12 +8,14 @@ covers it).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 
 from model.settings import Settings
@@ -53,8 +55,10 @@ def test_no_server_error(small_bundle, tmp_path) -> None:
         op = result.ok()
         if op.path == "/v1/admin/reload":
             continue
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            run_operation(op, mode)
+        run_operation(op, GenerationMode.POSITIVE)
+        # Operations without parameters or body have no invalid input to generate.
+        with contextlib.suppress(Unsatisfiable):
+            run_operation(op, GenerationMode.NEGATIVE)
     elapsed = time.perf_counter() - t0
     assert server_errors == []
     assert len(calls) >= 7 and sum(calls.values()) >= 7 * EXAMPLES, calls

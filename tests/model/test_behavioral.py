@@ -1,0 +1,98 @@
+"""Behavioural tests of the trained model on the small synthetic world (Made-With-ML style):
+minimum functionality (the seed leak is blocked), invariance (legitimate hard cases pass) and
+directional checks (a mail-merge shift is caught)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model.schemas import CheckRequest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def scorer(small_bundle: Path, small_bundle_settings, tmp_path_factory):
+    from model.scoring import Scorer
+
+    tmp = tmp_path_factory.mktemp("behavioral_store")
+    settings = small_bundle_settings.model_copy(update={"history_url": f"sqlite:///{tmp}/h.db"})
+    s = Scorer.load(small_bundle, settings)
+    yield s
+    s.close()
+
+
+def cases_of(world: Path, kind: str) -> list[tuple[CheckRequest, dict]]:
+    cases = (world / "cases.jsonl").read_text().splitlines()
+    labels = (world / "labels.jsonl").read_text().splitlines()
+    out = []
+    for case, label in zip(cases, labels, strict=True):
+        truth = json.loads(label)
+        if truth.get("kind") == kind:
+            out.append((CheckRequest.model_validate_json(case), truth))
+    return out
+
+
+def test_seed_leak_is_blocked_with_colleague_suggested(scorer, small_world: Path) -> None:
+    seeds = cases_of(small_world, "seed")
+    assert seeds, "the small world has no seed case"
+    for request, truth in seeds:
+        response = scorer.check(request)
+        wrong = {r.address: r for r in response.recipients if r.address in truth["wrong"]}
+        assert wrong, truth
+        for rec in wrong.values():
+            assert rec.verdict == "block", (rec.risk, [r.code for r in rec.reasons])
+            assert rec.suggestion == truth["intended"]
+            assert rec.reasons, "a blocked recipient must come with reasons"
+        assert response.verdict == "block"
+        assert response.sensitive.get("NIR", 0) > 0
+
+
+def test_seed_leak_reasons_are_french_and_name_the_colleague(scorer, small_world: Path) -> None:
+    request, truth = cases_of(small_world, "seed")[0]
+    response = scorer.check(request)
+    rec = next(r for r in response.recipients if r.address in truth["wrong"])
+    codes = [r.code for r in rec.reasons]
+    assert "near_duplicate" in codes
+    text = " ".join(r.message for r in rec.reasons)
+    assert truth["intended"] in text and "fois" in text
+
+
+def _share_sent(scorer, pairs) -> float:
+    verdicts = [scorer.check(request).verdict for request, _ in pairs]
+    return sum(v == "send" for v in verdicts) / len(verdicts)
+
+
+def test_patient_written_to_about_themselves_passes(scorer, small_world: Path) -> None:
+    pairs = cases_of(small_world, "self")
+    assert len(pairs) >= 10
+    assert _share_sent(scorer, pairs) >= 0.95
+
+
+def test_usual_correspondent_on_a_new_topic_passes(scorer, small_world: Path) -> None:
+    pairs = cases_of(small_world, "new_topic")
+    assert pairs
+    assert _share_sent(scorer, pairs) >= 0.8
+
+
+def test_mail_merge_shift_is_caught(scorer, small_world: Path) -> None:
+    pairs = cases_of(small_world, "mail_merge_shift")
+    assert pairs
+    caught = 0
+    for request, truth in pairs:
+        response = scorer.check(request)
+        rec = next(r for r in response.recipients if r.address in truth["wrong"])
+        caught += rec.verdict != "send"
+    assert caught / len(pairs) >= 0.6
+
+
+def test_greeting_swap_raises_risk(scorer, small_world: Path) -> None:
+    """Directional: the same routine message with another person's name in the greeting is
+    riskier than the original."""
+    request, _ = cases_of(small_world, "routine")[0]
+    base = scorer.check(request).recipients[0].risk
+    swapped = request.model_copy(update={"body": "Bonjour Bérénice,\n\n" + request.body})
+    assert scorer.check(swapped).recipients[0].risk >= base

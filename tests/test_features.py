@@ -1,0 +1,88 @@
+"""Features: fixed names, and each family moves in the expected direction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from model.content.types import ContentAnalysis
+from model.features import FEATURE_NAMES, light_analysis, message_context, message_features
+from model.history import HistoryProfiles, TopicModel
+from model.mail import Address, Message
+
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+CLAIRE = Address.parse("Claire Martin <c.martin@cds-havre.example>")
+
+
+@pytest.fixture(scope="module")
+def profiles() -> HistoryProfiles:
+    out = []
+    for d in range(40):
+        out.append(Message(f"a{d}", T0 + timedelta(days=d), CLAIRE,
+                           [Address.parse("Sophie Lemaire <s.lemaire@cds-havre.example>")],
+                           subject="Télétransmission", body="Bonjour Sophie, bordereau CPAM lot"))
+        if d % 8 == 0:
+            out.append(Message(f"b{d}", T0 + timedelta(days=d), CLAIRE,
+                               [Address.parse("Sébastien Lemaire <slemaire@gmail.com>")],
+                               subject="Rendez-vous", body="Bonjour M. Lemaire, votre rendez-vous"))
+            out.append(Message(f"c{d}", T0 + timedelta(days=d), CLAIRE,
+                               [Address.parse("Paul Durand <paul.durand@free.fr>")],
+                               subject="Rendez-vous", body="Bonjour M. Durand, votre rendez-vous"))
+    p = HistoryProfiles(TopicModel(dim=8).fit([m.subject + " " + m.body for m in out]))
+    p.update_many(out)
+    return p
+
+
+def features_of(profiles, to: str, body: str, subject: str = "Télétransmission",
+                analysis: ContentAnalysis | None = None) -> dict[str, float]:
+    message = Message("x", T0 + timedelta(days=50), CLAIRE, [Address.parse(to)],
+                      subject=subject, body=body)
+    ctx = message_context(message, profiles, analysis or light_analysis(message))
+    matrix, evidence = message_features(ctx, profiles)
+    assert matrix.shape == (1, len(FEATURE_NAMES))
+    assert np.isfinite(matrix).all()
+    return dict(zip(FEATURE_NAMES, matrix[0].tolist(), strict=True)) | {"_ev": evidence[0]}
+
+
+def test_feature_names_are_fixed_and_unique() -> None:
+    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
+    assert FEATURE_NAMES[0] == "log_sent"
+
+
+def test_relationship_strength(profiles) -> None:
+    usual = features_of(profiles, "s.lemaire@cds-havre.example", "Bonjour Sophie, bordereau")
+    new = features_of(profiles, "nobody@cds-rouen.example", "Bonjour Sophie, bordereau")
+    assert usual["log_sent"] > 3 and usual["never_contact"] == 0
+    assert new["never_contact"] == 1 and new["log_sent"] == 0
+    assert new["log_days_since_last"] > usual["log_days_since_last"]
+
+
+def test_confusability_finds_the_colleague_one_letter_away(profiles) -> None:
+    f = features_of(profiles, "slemaire@gmail.com", "Re-bonjour Sophie, le bordereau CPAM")
+    ev = f["_ev"]
+    assert ev.neighbour == "s.lemaire@cds-havre.example"
+    assert f["edit_distance"] <= 2
+    assert f["greeting"] == -1  # greets Sophie, recipient is Sébastien
+    typo = features_of(profiles, "s.lemaire@cds-havre.exemple", "Bonjour Sophie")
+    assert typo["edit_distance"] == 1 and typo["domain_edit_distance"] >= 1
+
+
+def test_topic_fit(profiles) -> None:
+    on_topic = features_of(profiles, "s.lemaire@cds-havre.example", "bordereau CPAM lot")
+    off_topic = features_of(profiles, "s.lemaire@cds-havre.example", "votre rendez-vous",
+                            subject="Rendez-vous")
+    assert on_topic["topic_pair"] > off_topic["topic_pair"]
+
+
+def test_content_consistency(profiles) -> None:
+    about_self = features_of(profiles, "paul.durand@free.fr", "Bonjour M. Durand, votre rendez-vous",
+                             subject="Rendez-vous")
+    assert about_self["greeting"] == 1
+    about_other = features_of(profiles, "paul.durand@free.fr",
+                              "Bonjour,\nle dossier de Sébastien Lemaire NIR 2 55 08 14 168 025 38",
+                              subject="Dossier")
+    assert about_other["third_party_private"] == 1
+    assert about_other["log_nir"] > 0 and about_other["sensitive_private"] == 1
+    assert about_other["is_private"] == 1

@@ -1,0 +1,166 @@
+"""History profiles, recipient kinds, names and the SQLAlchemy store (SQLite; PostgreSQL when
+a server is reachable)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from model.history import HistoryProfiles, HistoryStore, TopicModel, recipient_kind
+from model.history.names import first_last, greeting_name
+from model.mail import Address, Message
+
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+
+def msg(sender: str, to: list[str], subject: str, body: str, days: int, cc: list[str] = ()) -> Message:
+    return Message(f"m{days}-{sender}", T0 + timedelta(days=days), Address.parse(sender),
+                   [Address.parse(a) for a in to], [Address.parse(a) for a in cc],
+                   subject=subject, body=body)
+
+
+def corpus() -> list[Message]:
+    out = []
+    for d in range(30):
+        out.append(msg("Claire Martin <c.martin@cds-havre.example>",
+                       ["Sophie Lemaire <s.lemaire@cds-havre.example>"],
+                       "Télétransmission", "Bonjour Sophie, le bordereau de télétransmission CPAM", d))
+        if d % 3 == 0:
+            out.append(msg("c.martin@cds-havre.example", ["accueil@cpam-seine-maritime.example"],
+                           "Rejet de facture", "Bonjour, rejet de la facture du lot", d,
+                           cc=["s.lemaire@cds-havre.example"]))
+        if d % 10 == 0:
+            out.append(msg("slemaire@gmail.com", ["c.martin@cds-havre.example"],
+                           "Rendez-vous", "Bonjour, je souhaite déplacer mon rendez-vous", d))
+    return out
+
+
+@pytest.fixture()
+def profiles() -> HistoryProfiles:
+    messages = corpus()
+    topics = TopicModel(dim=8).fit([m.subject + " " + m.body for m in messages])
+    p = HistoryProfiles(topics)
+    assert p.update_many(messages) == len(messages)
+    return p
+
+
+def test_pair_counts_dates_and_both_directions(profiles: HistoryProfiles) -> None:
+    pair = profiles.pair("c.martin@cds-havre.example", "s.lemaire@cds-havre.example")
+    assert pair.count == 30 + 10  # 30 direct, 10 in cc
+    assert pair.first == T0.timestamp()
+    assert pair.last == (T0 + timedelta(days=29)).timestamp()
+    back = profiles.pair("slemaire@gmail.com", "c.martin@cds-havre.example")
+    assert back.count == 3
+    assert profiles.pair("c.martin@cds-havre.example", "slemaire@gmail.com") is None
+    assert "slemaire@gmail.com" in profiles.contacts("c.martin@cds-havre.example")
+
+
+def test_recency_weight_decays(profiles: HistoryProfiles) -> None:
+    pair = profiles.pair("c.martin@cds-havre.example", "s.lemaire@cds-havre.example")
+    now = pair.last
+    assert pair.weight_at(now) > pair.weight_at(now + 86400 * 180) > 0
+
+
+def test_corecipients_and_names(profiles: HistoryProfiles) -> None:
+    assert profiles.together("s.lemaire@cds-havre.example", "accueil@cpam-seine-maritime.example") == 10
+    assert profiles.name_of("s.lemaire@cds-havre.example") == "Sophie Lemaire"
+
+
+def test_topic_vectors_are_numeric_and_separate_topics(profiles: HistoryProfiles) -> None:
+    billing = profiles.topics.vector("télétransmission bordereau CPAM")
+    appointment = profiles.topics.vector("déplacer mon rendez-vous")
+    pair = profiles.pair("c.martin@cds-havre.example", "s.lemaire@cds-havre.example")
+    unit = pair.topic / np.linalg.norm(pair.topic)
+    assert pair.topic.dtype == np.float32
+    assert float(unit @ billing) > float(unit @ appointment)
+
+
+@pytest.mark.parametrize(
+    ("sender", "recipient", "kind"),
+    [
+        ("a@cds-havre.example", "b@cds-havre.example", "internal"),
+        ("a@cds-havre.example", "x@gmail.com", "webmail"),
+        ("a@cds-havre.example", "x@orange.fr", "webmail"),
+        ("a@cds-havre.example", "1234567890123@patient.mssante.fr", "patient"),
+        ("a@cds-havre.example", "dupont@ch-xyz.mssante.fr", "mssante"),
+        ("a@cds-havre.example", "accueil@cpam-eure.example", "cpam"),
+        ("a@cds-havre.example", "contact@cds-fecamp.example", "partner"),
+        ("kenneth.lay@enron.com", "jeff@ect.enron.com", "internal"),
+    ],
+)
+def test_recipient_kind(sender: str, recipient: str, kind: str) -> None:
+    assert recipient_kind(sender, recipient) == kind
+
+
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [("Bonjour Sophie,\n...", "sophie"), ("Re-bonjour Sophie,", "sophie"),
+     ("Cher Monsieur Denis,", "denis"), ("Dear Ken:", "ken"), ("Bonjour à tous,", None),
+     ("Bonjour,\nmerci", None), ("Ken will attend", None)],
+)
+def test_greeting_name(body: str, name: str | None) -> None:
+    assert greeting_name(body) == name
+
+
+def test_first_last() -> None:
+    assert first_last("Lemaire, Sophie") == ("sophie", "lemaire")
+    assert first_last("Dr Sophie Lemaire") == ("sophie", "lemaire")
+    assert first_last(None, "s.lemaire@x.fr") == (None, "lemaire")
+
+
+def _roundtrip(url: str, profiles: HistoryProfiles) -> None:
+    store = HistoryStore(url)
+    try:
+        store.save(profiles, snapshot_id="snap-1")
+        assert store.get_meta("snapshot_id") == "snap-1"
+        loaded = store.load(profiles.topics)
+        assert loaded.pairs.keys() == profiles.pairs.keys()
+        key = ("c.martin@cds-havre.example", "s.lemaire@cds-havre.example")
+        assert loaded.pairs[key].count == profiles.pairs[key].count
+        assert np.allclose(loaded.pairs[key].topic, profiles.pairs[key].topic)
+        assert loaded.corecipients == profiles.corecipients
+        assert loaded.name_of("s.lemaire@cds-havre.example") == "Sophie Lemaire"
+        # Incremental update, computed from the rows in the database.
+        new = msg("c.martin@cds-havre.example", ["s.lemaire@cds-havre.example", "new@cds-havre.example"],
+                  "x", "y", 40)
+        vec = profiles.topics.vector("x y")
+        assert store.update(new, vec)
+        again = store.load(profiles.topics)
+        assert again.pairs[key].count == profiles.pairs[key].count + 1
+        assert again.pairs[("c.martin@cds-havre.example", "new@cds-havre.example")].count == 1
+        assert again.together("s.lemaire@cds-havre.example", "new@cds-havre.example") == 1
+        assert store.count_messages() == profiles.n_messages + 1
+    finally:
+        store.close()
+
+
+def test_store_sqlite_roundtrip_and_update(profiles: HistoryProfiles, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path}/history.db"
+    _roundtrip(url, profiles)
+    store = HistoryStore(url)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    store.close()
+
+
+def test_store_keeps_no_text(profiles: HistoryProfiles, tmp_path) -> None:
+    path = tmp_path / "h.db"
+    store = HistoryStore(f"sqlite:///{path}")
+    store.save(profiles)
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    raw = path.read_bytes()
+    for word in (b"bordereau", b"rendez-vous", b"facture", "Télétransmission".encode()):
+        assert word not in raw
+
+
+def test_store_postgresql(profiles: HistoryProfiles) -> None:
+    url = os.environ.get("MISDIRECT_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("no PostgreSQL server (set MISDIRECT_TEST_POSTGRES_URL)")
+    pytest.importorskip("psycopg")
+    _roundtrip(url, profiles)

@@ -1,0 +1,123 @@
+"""The scoring path: response shape, score_file == check, feedback policy, learning."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model.schemas import CheckRequest
+from model.scoring import Scorer, score_file
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def settings(small_bundle_settings, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("scoring_store")
+    return small_bundle_settings.model_copy(update={"history_url": f"sqlite:///{tmp}/h.db"})
+
+
+@pytest.fixture(scope="module")
+def scorer(small_bundle: Path, settings):
+    s = Scorer.load(small_bundle, settings)
+    yield s
+    s.close()
+
+
+def requests(world: Path, n: int) -> list[str]:
+    return (world / "cases.jsonl").read_text().splitlines()[:n]
+
+
+def test_response_lists_every_recipient_in_order(scorer, small_world: Path) -> None:
+    for line in requests(small_world, 30):
+        request = CheckRequest.model_validate_json(line)
+        response = scorer.check(request, check_id="abc")
+        message = request.to_message()
+        assert [(r.field, r.address) for r in response.recipients] == [
+            (f, a.address) for f, a in message.recipients()]
+        assert response.risk == max(r.risk for r in response.recipients)
+        assert response.check_id == "abc"
+        assert response.model_version == scorer.model_version
+        assert set(response.sensitive) >= {"NIR", "IBAN", "PERSON", "BIRTH_DATE", "PHONE", "HEALTH"}
+        assert all(isinstance(v, int) for v in response.sensitive.values())
+        for rec in response.recipients:
+            assert 0.0 <= rec.risk <= 1.0
+            if rec.verdict == "send":
+                assert rec.reasons == []
+            else:
+                assert rec.reasons
+        order = {"send": 0, "warn": 1, "block": 2}
+        assert order[response.verdict] == max(order[r.verdict] for r in response.recipients)
+
+
+def test_score_file_equals_check(scorer, small_bundle: Path, small_world: Path, settings,
+                                 tmp_path: Path) -> None:
+    lines = requests(small_world, 25)
+    bad = ['{"sender": "not an address", "to": ["x@y.fr"]}', "{broken json", '{"to": []}']
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines[:10] + bad + lines[10:]) + "\n")
+    out = tmp_path / "out.jsonl"
+    counts = score_file(small_bundle, src, out, settings)
+    assert counts["lines"] == 28 and counts["errors"] == 3 and counts["scored"] == 25
+    outputs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(outputs) == 28
+    assert all("error" in o for o in outputs[10:13])
+    for line, got in zip(lines, outputs[:10] + outputs[13:], strict=True):
+        want = scorer.check(CheckRequest.model_validate_json(line)).model_dump(mode="json")
+        for key in ("check_id", "elapsed_ms"):
+            got.pop(key)
+            want.pop(key)
+        assert got == want
+
+
+def flagged_case(scorer, world: Path):
+    for line in requests(world, 400):
+        request = CheckRequest.model_validate_json(line)
+        response = scorer.check(request)
+        for rec in response.recipients:
+            if rec.verdict == "warn":
+                return request, rec
+    pytest.skip("no warned recipient in the first cases")
+
+
+def test_sent_anyway_lowers_the_warning(scorer, small_world: Path) -> None:
+    request, rec = flagged_case(scorer, small_world)
+    sender = request.to_message().sender.address
+    again = scorer.check(request, sent_anyway={(sender, rec.address): 1})
+    after = next(r for r in again.recipients if r.address == rec.address)
+    assert after.verdict == "send"
+    assert after.risk == rec.risk  # the risk is still reported honestly
+
+
+def test_learn_updates_profiles_and_store(small_bundle: Path, settings, tmp_path: Path) -> None:
+    local = settings.model_copy(update={"history_url": f"sqlite:///{tmp_path}/learn.db"})
+    s = Scorer.load(small_bundle, local)
+    request = CheckRequest(sender="c.martin@cds-havre.example", to=["nouvelle.personne@cds-rouen.example"],
+                           subject="Bonjour", body="Bonjour Nouvelle, voici le planning.")
+    before = s.check(request)
+    assert s.profiles.pair("c.martin@cds-havre.example", "nouvelle.personne@cds-rouen.example") is None
+    for _ in range(5):
+        s.learn(request)
+    after = s.check(request)
+    assert after.recipients[0].risk < before.recipients[0].risk
+    s.close()
+    reloaded = Scorer.load(small_bundle, local)  # same snapshot: the live store is kept
+    assert reloaded.profiles.pair("c.martin@cds-havre.example",
+                                  "nouvelle.personne@cds-rouen.example").count == 5
+    reloaded.close()
+
+
+def test_english_reasons(small_bundle: Path, settings, small_world: Path, tmp_path: Path) -> None:
+    english = settings.model_copy(update={"language": "en",
+                                          "history_url": f"sqlite:///{tmp_path}/en.db"})
+    s = Scorer.load(small_bundle, english)
+    request, rec = flagged_case(s, small_world)
+    assert not any(w in rec.reasons[0].message for w in ("Vous ", "Le message", "À "))
+    s.close()
+
+
+def test_bad_address_raises_value_error(scorer) -> None:
+    with pytest.raises(ValueError, match="not an e-mail address"):
+        scorer.check(CheckRequest(sender="a@b.fr", to=["nope"]))

@@ -672,6 +672,30 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
+def _recipient_list_uncached(
+    values: tuple[str, ...], x_value: str | None
+) -> tuple[tuple[Address, ...], int]:
+    """Addresses of one recipient field (names filled from X-headers, duplicates removed)
+    and the number of malformed entries dropped."""
+    dropped: Counter[str] = Counter()
+    addrs, positions = _addresses(list(values), dropped)
+    addrs = _apply_x_names(addrs, positions, x_value)
+    return tuple(_dedupe_addresses(addrs)), dropped["dropped_address"]
+
+
+_recipient_list_cached = lru_cache(maxsize=1024)(_recipient_list_uncached)
+
+
+def _recipient_list(
+    values: tuple[str, ...], x_value: str | None
+) -> tuple[tuple[Address, ...], int]:
+    # Copies of a message and recurring distribution lists repeat the same headers; Address
+    # is frozen, so cached results are safe to share. Bounded: 1024 x 32 KB at most.
+    if sum(map(len, values)) + len(x_value or "") > 4 * _CACHEABLE:
+        return _recipient_list_uncached(values, x_value)
+    return _recipient_list_cached(values, x_value)
+
+
 def _dedupe_addresses(addrs: list[Address]) -> list[Address]:
     seen: set[str] = set()
     out = []
@@ -855,9 +879,14 @@ def parse_email_bytes(
 
     lists: dict[str, list[Address]] = {}
     for fld in ("to", "cc", "bcc"):
-        addrs, positions = _addresses(headers.get(fld), notes)
-        addrs = _apply_x_names(addrs, positions, _first(headers, "x-" + fld))
-        lists[fld] = _dedupe_addresses(addrs)
+        values = headers.get(fld)
+        if not values:
+            lists[fld] = []
+            continue
+        found, dropped = _recipient_list(tuple(values), _first(headers, "x-" + fld))
+        lists[fld] = list(found)
+        if dropped and notes is not None:
+            notes["dropped_address"] += dropped
     # Enron artefact: its Bcc header is a copy of Cc while X-bcc is empty. Counting those
     # people twice would distort the history.
     x_bcc = _first(headers, "x-bcc")

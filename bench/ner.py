@@ -47,7 +47,7 @@ def read_wikineural(path: Path) -> list[Sentence]:
     sentences: list[Sentence] = []
     tokens: list[str] = []
     tags: list[str] = []
-    for line in path.read_text("utf-8").splitlines() + [""]:
+    for line in [*path.read_text("utf-8").splitlines(), ""]:
         if not line.strip():
             if tokens:
                 sentences.append((tokens, spans_from_tags(tags, iob=True)))

@@ -81,10 +81,14 @@ def serve(
 
     from model.settings import get_settings
 
-    settings = get_settings()
     if model is not None:
-        # The app factory reads settings from the environment (also in worker processes).
+        # The app factory reads settings from the environment (also in worker processes),
+        # so the variable is set before the settings are first read and cached.
+        if not model.is_dir():
+            raise typer.BadParameter(f"no model bundle folder at {model}", param_hint="--model")
         os.environ["MISDIRECT_MODEL_DIR"] = str(model.resolve())
+        get_settings.cache_clear()
+    settings = get_settings()
     uvicorn.run(
         "service.app:create_app",
         factory=True,

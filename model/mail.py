@@ -65,7 +65,7 @@ def normalize_display_name(raw: str | None) -> str | None:
     if raw is None:
         return None
     name = " ".join(unicodedata.normalize("NFC", raw).replace('"', " ").split()).strip(" '")
-    if not name or "@" in name and normalize_address(name) is not None:
+    if not name or ("@" in name and normalize_address(name) is not None):
         return None
     return name
 

@@ -149,6 +149,7 @@ def test_eml_dir_recursive_and_single_eml(tmp_path: Path) -> None:
     single = write(tmp_path / "one.eml", eml(msgid="<one@x.example>"))
     assert detect_format(single) == "eml"
     assert [m.message_id for m in read_messages([str(single)])] == ["one@x.example"]
+    assert [m.message_id for m in read_messages(str(single))] == ["one@x.example"]
 
 
 def test_jsonl_check_requests(tmp_path: Path) -> None:
@@ -650,3 +651,10 @@ def test_mbox_reader_never_crashes(tmp_path: Path, pieces: list[bytes]) -> None:
     list(read_messages([path], stats=stats))
     assert stats.skipped.get("unparseable", 0) == 0  # a parser bug would be counted here
     assert stats.bytes_read == path.stat().st_size
+
+
+def test_cached_header_results_are_not_shared_between_messages() -> None:
+    raw = eml(to="a@x.example, b@x.example")
+    first = parse_email_bytes(raw)
+    first.to.append(first.to[0])
+    assert [a.address for a in parse_email_bytes(raw).to] == ["a@x.example", "b@x.example"]

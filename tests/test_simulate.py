@@ -80,7 +80,7 @@ def test_each_scenario_produces_a_labelled_wrong_recipient(sim: Simulator, scena
 
 def test_examples_keep_every_original_as_negative(sim: Simulator) -> None:
     messages = history()[-20:]
-    examples = sim.examples(messages, rate=1.0)
+    examples = sim.examples(messages, rate=1.0, first_contacts=0.0)
     legit = [e for e in examples if e.scenario == "legit"]
     assert len(legit) == len(messages)
     assert all(sum(e.labels.values()) == 0 for e in legit)
@@ -94,3 +94,20 @@ def test_find_batches_groups_mail_merge() -> None:
     other = Message("o", T0, sender, [Address.parse(STAFF[0])], subject="Autre", body="x")
     groups = find_batches([*batch, other])
     assert set(groups) == {0, 1, 2}
+
+
+def test_first_contact_is_a_new_address_far_from_known_ones(sim: Simulator) -> None:
+    message = Message("x", T0 + timedelta(days=70), Address.parse("c.martin@cds-havre.example"),
+                      [Address.parse("Jeanne Roux <jeanne.roux@orange.fr>")],
+                      subject="Rendez-vous", body="Bonjour Mme Roux, votre rendez-vous")
+    fresh = None
+    for _ in range(20):
+        fresh = sim.first_contact(message)
+        if fresh:
+            break
+    assert fresh is not None and fresh.scenario == "legit"
+    (address,) = fresh.message.recipient_addresses()
+    assert address not in sim.profiles.addresses
+    assert all(Levenshtein.distance(address, a) > 2 for a in sim.all_addresses)
+    assert "Roux" not in fresh.message.body  # the greeting follows the new person
+    assert fresh.labels == {address: 0}

@@ -239,7 +239,7 @@ class ContentAnalyzer:
         )
 
 
-def _is_caps_surname(token) -> bool:  # noqa: ANN001 - a spaCy Token
+def _is_caps_surname(token) -> bool:
     text = token.text
     return (len(text) >= 2 and text.isupper() and text.replace("-", "").isalpha()
             and fold(text) not in _CAPS_STOP)

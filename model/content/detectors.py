@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -166,26 +166,45 @@ class IbanDetector(Detector):
         number = _digits(value)
         if not std_iban.is_valid(number):
             return False
-        if number.startswith(("FR", "MC")):
+        if number[:2] in _RIB_COUNTRIES:
             return rib_key_ok(number[4:9], number[9:14], number[14:25], number[25:27])
         return True
 
     def refine(self, text: str, start: int, end: int) -> tuple[int, int] | None:
-        # The candidate may run into a following word ("... 189 BIC"): try the longest
-        # prefix that validates, on character boundaries of the original text.
+        # The candidate may run into a following word ("... 189 BIC"): cut it at the
+        # country's IBAN length, on a boundary between groups of characters.
         candidate = text[start:end]
         positions = [i for i, c in enumerate(candidate) if c.isalnum()]
-        for n in range(min(len(positions), 34), 14, -1):
+        length = IBAN_LENGTHS.get(candidate[:2])
+        lengths = [length] if length else range(min(len(positions), 34), 14, -1)
+        for n in lengths:
+            if n > len(positions):
+                continue
             stop = positions[n - 1] + 1
-            if stop < len(candidate) and candidate[stop - 1].isalnum() and (
-                candidate[stop].isalnum()
-            ):
+            if stop < len(candidate) and candidate[stop].isalnum():
                 continue  # would cut a group of characters in two
             if self.validate(candidate[:stop]):
                 return start, start + stop
         return None
 
 
+# IBAN length by country (SWIFT IBAN registry); French overseas territories use FR's.
+IBAN_LENGTHS: dict[str, int] = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
+    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
+    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
+    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
+    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
+    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+    **dict.fromkeys(("GF", "GP", "MQ", "RE", "PF", "TF", "YT", "NC", "PM", "WF", "BL", "MF"), 27),
+}
+
+
+_RIB_COUNTRIES = frozenset({"FR", "MC", "GF", "GP", "MQ", "RE", "PF", "TF", "YT", "NC", "PM",
+                            "WF", "BL", "MF"})
 _RIB_LETTERS = {c: str(v) for v, letters in enumerate(
     ("", "AJ", "BKS", "CLT", "DMU", "ENV", "FOW", "GPX", "HQY", "IRZ")) for c in letters}
 
@@ -458,5 +477,3 @@ def health_score(health_hits: int, distinct_terms: int, nir_count: int = 0) -> f
     weight = distinct_terms + 0.25 * max(0, health_hits - distinct_terms) + min(nir_count, 4)
     return round(1.0 - math.exp(-weight / 3.0), 4)
 
-
-DetectorFactory = Callable[[], Detector]

@@ -449,9 +449,7 @@ def _match_score(firsts: list[str], lasts: list[str], cand: Address) -> float:
             return None
         if all(w in words for w in lasts) or last_joined in words:
             return True
-        if len(last_joined) >= 4 and last_joined in local_compact:
-            return True
-        return False
+        return bool(len(last_joined) >= 4 and last_joined in local_compact)
 
     f, l_ = has_first(), has_last()
     if firsts and lasts:

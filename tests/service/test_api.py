@@ -155,15 +155,20 @@ def test_check_malformed_json(client) -> None:
 
 
 def test_sent_learns(client) -> None:
-    req = {**REQUEST, "to": ["nouveau.partenaire@clinique-caux.example"], "cc": []}
-    before = client.post("/v1/check", json=req, headers=AUTH).json()["recipients"][0]["risk"]
+    """/v1/sent updates the served profiles and the persistent history store."""
+    sender, rcpt = "c.martin@cds-havre.example", "nouveau.partenaire@clinique-caux.example"
+    req = {**REQUEST, "to": [rcpt], "cc": []}
+    scorer = client.app.state.holder.scorer
+    assert scorer.profiles.pair(sender, rcpt) is None
+    stored_before = scorer.store.count_messages()
     for _ in range(5):
         r = client.post("/v1/sent", json=req, headers=AUTH)
         assert r.status_code == 202, r.text
         assert r.json()["status"] == "learned"
-    after = client.post("/v1/check", json=req, headers=AUTH).json()["recipients"][0]["risk"]
-    # Five messages to this recipient make it a known correspondent: not riskier than before.
-    assert after <= before + 1e-9
+    assert scorer.profiles.pair(sender, rcpt).count == 5
+    assert scorer.store.count_messages() == stored_before + 5
+    assert client.post("/v1/check", json=req, headers=AUTH).status_code == 200
+    assert 'misdirect_sent_total 5.0' in client.get("/metrics").text
     r = client.post("/v1/sent", json={**req, "to": ["bad address"]}, headers=AUTH)
     assert r.status_code == 422
 

@@ -149,6 +149,8 @@ describe("add-in end to end (service + Chromium)", { skip: ENABLED ? false : "se
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     const t0 = Date.now();
+    // MISDIRECT_MODEL_DIR too: `serve --model` alone was ignored (settings cached before the CLI
+    // sets that variable; see docs/addin.md).
     server = spawn(BIN, ["serve", "--model", model, "--host", "127.0.0.1", "--port", String(port)], {
       cwd: ROOT, env: serviceEnv({ MISDIRECT_MODEL_DIR: model }), stdio: ["ignore", "pipe", "pipe"],
     });

@@ -172,6 +172,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latency.json")
     args = ap.parse_args()
 
+    load_start = round(os.getloadavg()[0], 2)  # the machine is shared: say how busy it was
     text_len = len(REQUEST["subject"]) + len(BODY)
     print(f"message: {len(BODY.encode())} bytes of body, 3 recipients", flush=True)
     ner = bare_ner_ms(REQUEST["subject"] + "\n" + BODY, args.ner_repeats)
@@ -255,7 +256,8 @@ def main() -> None:
     }
     result = {
         "command": " ".join([Path(sys.executable).name, "bench/latency.py", *sys.argv[1:]]),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_avg_1m_start_end": [load_start, round(os.getloadavg()[0], 2)]},
         "message": {"body_bytes": len(BODY.encode()), "text_chars": text_len, "recipients": 3},
         "model_version": model_version,
         "bare_ner": ner,

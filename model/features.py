@@ -103,25 +103,33 @@ def _log(x: float) -> float:
     return math.log1p(max(0.0, x))
 
 
-_TITLE_BEFORE = re.compile(r"\b(?:M\.|Mme|Mlle|Madame|Monsieur|Dr|Docteur|Mr|Mrs|Ms)\s+([A-ZÀ-Ý][\w'\-]+)")
+# Titles that introduce a patient or a correspondent; "Dr" introduces a colleague, not a patient.
+_TITLE_BEFORE = re.compile(r"\b(?:M\.|Mme|Mlle|Madame|Monsieur|Mr|Mrs|Ms)\s+([A-ZÀ-Ý][\w'\-]+)")
 
 
-def _gazetteer_persons(text: str, profiles: HistoryProfiles) -> list[tuple[str | None, str | None, str]]:
-    """Known contacts named in the text: surname and first name both present, or a title + surname."""
+def _gazetteer_persons(text: str, profiles: HistoryProfiles,
+                       sender: str) -> list[tuple[str | None, str | None, str]]:
+    """Known people named in the text (surname and first name both present, or a title and
+    the surname), leaving out the sender's own organisation: colleagues are not third parties."""
     index = profiles.name_index()
     if not index:
         return []
     tokens = capitalised_tokens(text)
     titled = {fold(m.group(1)) for m in _TITLE_BEFORE.finditer(text[:4000])}
+    own_org = org_key(sender) if sender else None
     found: list[tuple[str | None, str | None, str]] = []
     seen: set[str] = set()
     for last in tokens & index.keys():
-        for first, display in index[last]:
-            if (first and first in tokens) or last in titled:
-                key = f"{first} {last}"
+        people = index[last]
+        if own_org and any(org_key(a) == own_org for _, _, a in people):
+            continue  # a colleague's surname ("Dr Maurin", a signature)
+        for first, display, _address in people:
+            strong = bool(first and first in tokens)
+            if strong or last in titled:
+                key = f"{first if strong else None} {last}"
                 if key not in seen:
                     seen.add(key)
-                    found.append((first if first in tokens else None, last, display))
+                    found.append((first if strong else None, last, display if strong else last.capitalize()))
     return found
 
 
@@ -182,7 +190,7 @@ def message_context(
                 persons.append((first, last, p.name))
     text = f"{message.subject}\n{message.body}"
     known = {(f, la) for f, la, _ in persons}
-    for first, last, display in _gazetteer_persons(text, profiles):
+    for first, last, display in _gazetteer_persons(text, profiles, sender):
         if (first, last) not in known and (None, last) not in known:
             persons.append((first, last, display))
     return MessageContext(

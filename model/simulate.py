@@ -283,7 +283,7 @@ class Simulator:
         return Example(variant, {a: 0 for a in variant.recipient_addresses()}, "legit")
 
     def examples(self, messages: Sequence[Message], rate: float = 1.0,
-                 first_contacts: float = 0.1) -> list[Example]:
+                 first_contacts: float = 0.15) -> list[Example]:
         """The legitimate example of every message, plus misdirected variants at ``rate``."""
         batches = find_batches(messages)
         out: list[Example] = []

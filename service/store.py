@@ -7,6 +7,7 @@ recipient count and the model version.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 
@@ -87,7 +89,15 @@ class FeedbackStore:
         self.url = url
         self.engine = make_engine(url)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
-        Base.metadata.create_all(self.engine)
+        for attempt in range(5):
+            try:
+                Base.metadata.create_all(self.engine)
+                break
+            except DBAPIError:
+                # Several workers start at once: another one created the tables in between.
+                if attempt == 4:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
 
     def close(self) -> None:
         self.engine.dispose()

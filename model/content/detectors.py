@@ -124,12 +124,20 @@ class NirDetector(Detector):
     """French social-security number (NIR): 13 characters + 2-digit key, Corsica 2A/2B."""
 
     kind = "NIR"
-    # One optional separator between any two characters: "2 55 08 14 168 025 38",
-    # "255081416802538", "1.84.12.76.451.089.46", overseas "2 55 08 971 12 025 38".
+    # Written compact, or grouped the standard way with one separator throughout:
+    # "2 55 08 14 168 025 38", "1.84.12.76.451.089.46", overseas "2 55 08 971 12 025 38",
+    # or the 13 characters then the key. Digits grouped otherwise (an IBAN's groups of
+    # four) are not read as a NIR.
     PATTERNS = (
+        Pattern("nir_compact", r"(?<![\w+])[1-478]\d{4}(?:\d{2}|2[ABab])\d{6}(?: ?\d{2})(?![\w])", 0.7),
         Pattern(
-            "nir",
-            r"(?<![\w+])[1-478](?:[ .\-]?\d){4}[ .\-]?(?:\d[ .\-]?\d|2[ABab])(?:[ .\-]?\d){8}(?![\w])",
+            "nir_grouped",
+            r"(?<![\w+])[1-478]([ .\-])\d{2}\1\d{2}\1(?:\d{2}|2[ABab])\1\d{3}\1\d{3}\1\d{2}(?![\w])",
+            0.7,
+        ),
+        Pattern(
+            "nir_overseas",
+            r"(?<![\w+])[1-478]([ .\-])\d{2}\1\d{2}\1\d{3}\1\d{2}\1\d{3}\1\d{2}(?![\w])",
             0.7,
         ),
     )
@@ -247,7 +255,8 @@ class SiretDetector(Detector):
 
     kind = "SIRET"
     PATTERNS = (Pattern("siret", r"(?<![\w])\d{3}[ .]?\d{3}[ .]?\d{3}[ .]?\d{5}(?![\w])", 0.5),)
-    CONTEXT = ("siret", "siren", "etablissement", "rcs", "immatricul", "numero d'identification")
+    CONTEXT = ("siret", "siren", "etablissement", "rcs", "immatricule", "immatriculee",
+               "immatriculation", "numero d'identification")
 
     def validate(self, value: str) -> bool:
         number = _digits(value)
@@ -260,7 +269,8 @@ class SirenDetector(Detector):
 
     kind = "SIREN"
     PATTERNS = (Pattern("siren", r"(?<![\w])\d{3}[ .]?\d{3}[ .]?\d{3}(?![\w])", 0.4),)
-    CONTEXT = ("siren", "rcs", "immatricul", "registre du commerce")
+    CONTEXT = ("siren", "rcs", "immatricule", "immatriculee", "immatriculation",
+               "registre du commerce")
     CONTEXT_BEFORE = 60
     CONTEXT_AFTER = 10
     REQUIRES_CONTEXT = True
@@ -307,7 +317,7 @@ _DATE_RE = re.compile(
     r"|(?P<d2>1er|[0-3]?\d)\s+(?P<mn>" + _MONTH_RE + r")\.?\s+(?P<y2>(?:18|19|20)\d{2}))(?![\w/])"
 )
 _BIRTH_NEAR_RE = re.compile(
-    r"(?<!\w)(?:nee?s?\s+le|ne\(e\)\s+le|nee?\s*\(e\)\s+le|nee?s?|ne\(e\)|ddn|d\.d\.n\.?"
+    r"(?<!\w)(?:nee?s?\s+le|ne\(e\)\s+le|nee?\s*\(e\)\s+le|nee|ne\(e\)|ddn|d\.d\.n\.?"
     r"|date\s+de\s+naissance|naissance|naiss\.?|birth\s*date|date\s+of\s+birth|dob)(?!\w)"
 )
 _BIRTH_HEADER_RE = re.compile(r"(?<!\w)(?:date\s+de\s+naissance|naissance|ddn|date_naissance|"

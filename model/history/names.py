@@ -23,6 +23,10 @@ _GREETING_RE = re.compile(
 )
 _BARE_NAME_RE = re.compile(
     r"^\s*([A-ZÀ-Ý][a-zà-ÿ'\-]+)\s*(?:[,:!]?\s*$|,\s*(?i:bonjour|bonsoir|hello|hi)\b)")
+# "Monsieur Berthelot," or "Madame Martin :" alone on the first line.
+_TITLE_GREETING_RE = re.compile(
+    r"^\s*(?i:madame|monsieur|mme|mlle|m\.|mr\.?|mrs\.?|ms\.?|docteur|dr\.?)\s+"
+    r"([A-ZÀ-Ý][\wÀ-ÿ'\-]+(?:[ \t]+[A-ZÀ-Ý][\wÀ-ÿ'\-]+)?)\s*[,:!]")
 _GENERIC = frozenset(
     ["all", "tous", "toutes", "everyone", "team", "équipe", "equipe", "everybody", "guys", "folks", "madame", "monsieur", "there", "collègues", "collegues", "bonjour", "bonsoir", "hello", "hi", "hey", "salut", "coucou", "merci", "thanks", "thank", "dear", "cher", "chère", "chere", "messieurs", "mesdames", "docteur", "urgent", "objet", "subject", "note", "fyi"]
 )
@@ -75,6 +79,10 @@ def greeting_name(body: str) -> str | None:
         if match:
             tokens = name_tokens(match.group(1))
             tokens = [t for t in tokens if t not in _GENERIC]
+            return " ".join(tokens) or None
+        match = _TITLE_GREETING_RE.match(line)
+        if match:
+            tokens = [t for t in name_tokens(match.group(1)) if t not in _GENERIC]
             return " ".join(tokens) or None
         match = _BARE_NAME_RE.match(line)
         if match and fold(match.group(1)) not in _GENERIC:

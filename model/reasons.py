@@ -19,6 +19,10 @@ REASONS: dict[str, dict[str, str]] = {
         "fr": "À {distance} de {contact}, à qui vous avez écrit {count} fois",
         "en": "{distance} away from {contact}, to whom you have written {count} times",
     },
+    "near_duplicate_org": {
+        "fr": "À {distance} de {contact}, à qui votre organisation a écrit {count} fois",
+        "en": "{distance} away from {contact}, to whom your organisation has written {count} times",
+    },
     "autocomplete_neighbour": {
         "fr": "Commence comme {contact}, à qui vous avez écrit {count} fois : erreur d'autocomplétion ?",
         "en": "Starts like {contact}, to whom you have written {count} times: an autocomplete slip?",

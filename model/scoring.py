@@ -196,7 +196,8 @@ class Scorer:
 
         private = is_private(ev.kind)
         if ev.neighbour and ev.neighbour_why == "edit" and ev.neighbour_distance <= 2:
-            add(0.95, "near_duplicate", contact=ev.neighbour, count=ev.neighbour_count,
+            code = "near_duplicate" if ev.neighbour_scope == 1 else "near_duplicate_org"
+            add(0.95, code, contact=ev.neighbour, count=ev.neighbour_count,
                 distance=DISTANCE_WORDS[lang if lang in DISTANCE_WORDS else "fr"].get(
                     ev.neighbour_distance, str(ev.neighbour_distance)))
         if ev.greeting and ev.greeting_state < 0 and ev.field == "to":

@@ -282,8 +282,22 @@ class Simulator:
                           body=body, subject=subject)
         return Example(variant, {a: 0 for a in variant.recipient_addresses()}, "legit")
 
+    def new_sender(self, message: Message) -> Message | None:
+        """The same message from a newcomer of the sender's organisation (no history of their
+        own): the model must fall back on the organisation's priors, not on "never written"."""
+        if message.sender is None or not self.by_first or not self.by_last:
+            return None
+        first = self.rng.choice(sorted(self.by_first))
+        last = self.rng.choice(sorted(self.by_last))
+        local_old, domain = message.sender.address.split("@", 1)
+        local = f"{first[0]}.{last}" if re.match(r"^[a-z]\.", local_old) else f"{first}.{last}"
+        address = normalize_address(f"{local}@{domain}")
+        if address is None or address in self.profiles.addresses:
+            return None
+        return replace(message, sender=Address(address, f"{first.capitalize()} {last.capitalize()}"))
+
     def examples(self, messages: Sequence[Message], rate: float = 1.0,
-                 first_contacts: float = 0.15) -> list[Example]:
+                 first_contacts: float = 0.15, new_senders: float = 0.05) -> list[Example]:
         """The legitimate example of every message, plus misdirected variants at ``rate``."""
         batches = find_batches(messages)
         out: list[Example] = []
@@ -292,6 +306,8 @@ class Simulator:
         for i, message in enumerate(messages):
             if message.sender is None or not message.recipient_addresses():
                 continue
+            if self.rng.random() < new_senders:
+                message = self.new_sender(message) or message
             out.append(Example(message, {a: 0 for a in message.recipient_addresses()}, origin=i))
             n_variants = int(rate) + (1 if self.rng.random() < rate - int(rate) else 0)
             for _ in range(n_variants):

@@ -209,9 +209,13 @@ def train_from_messages(
     estimator: str = "lgbm",
     ingest_stats: dict | None = None,
     started: float | None = None,
+    extra_fit: Rows | None = None,
+    extra_eval: Rows | None = None,
 ) -> dict:
     """:func:`train_model` on messages already in memory, oldest first (benchmarks use it to
-    hold out a test period)."""
+    hold out a test period). ``extra_fit`` / ``extra_eval``: real labelled rows (user feedback,
+    see model/retrain.py) added to the fit rows / to the calibration-evaluation rows, so the
+    champion gate compares on them too."""
     from model.bundle import library_versions, save_bundle
 
     settings = settings or get_settings()
@@ -261,6 +265,10 @@ def train_from_messages(
     fit_rows, n_fit = simulate(fit_chunks, MAX_EXAMPLE_MESSAGES, 0)
     t = lap("simulate_fit", t)
     cal_rows, n_cal = simulate(cal_chunks, MAX_EXAMPLE_MESSAGES // 2, 100)
+    if extra_fit is not None and len(extra_fit.scenarios):
+        fit_rows, n_fit = concat_rows([fit_rows, extra_fit]), n_fit + len(extra_fit.scenarios)
+    if extra_eval is not None and len(extra_eval.scenarios):
+        cal_rows, n_cal = concat_rows([cal_rows, extra_eval]), n_cal + len(extra_eval.scenarios)
     t = lap("simulate_cal", t)
     fit_examples, cal_examples = range(n_fit), range(n_cal)
     fit_part = [m for c in fit_chunks for m in c]

@@ -56,3 +56,11 @@ def small_bundle(small_world: Path, small_bundle_settings, tmp_path_factory: pyt
     train_model([small_world / "history.mbox"], out, mlflow_uri=small_bundle_settings.mlflow_uri,
                 seed=0, settings=small_bundle_settings)
     return out
+
+
+@pytest.fixture(scope="session")
+def content_analyzer():
+    """One loaded :class:`~model.content.ContentAnalyzer` (spaCy loads in a few seconds)."""
+    from model.content import ContentAnalyzer
+
+    return ContentAnalyzer().load()

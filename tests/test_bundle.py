@@ -28,7 +28,7 @@ def test_bundle_metadata(small_bundle: Path) -> None:
 def test_bundle_holds_no_message_text(small_bundle: Path) -> None:
     for path in small_bundle.iterdir():
         data = path.read_bytes()
-        for word in (b"Bonjour", b"Cordialement", "rendez-vous".encode()):
+        for word in (b"Bonjour", b"Cordialement", b"rendez-vous"):
             assert word not in data, (path.name, word)
 
 

@@ -12,46 +12,8 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from model.content.attachments import Limits, extract_text, sniff_kind
+from model.content.samples import make_pdf
 from model.mail import Attachment
-
-
-def make_pdf(pages: list[list[str]], padding: int = 0) -> bytes:
-    """A small valid PDF with one text line per entry; ``padding`` random bytes in an
-    unreferenced stream (an image-sized blob) to reach a given file size."""
-    objects: list[bytes] = []
-    n_pages = len(pages)
-    # 1: catalog, 2: pages, 3: font, then (page, content) pairs, then the padding stream.
-    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(n_pages))
-    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
-    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    for i, lines in enumerate(pages):
-        ops = ["BT /F1 10 Tf 50 800 Td 12 TL"]
-        for line in lines:
-            escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-            ops.append(f"({escaped}) '")
-        ops.append("ET")
-        stream = "\n".join(ops).encode("latin-1")
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
-        )
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    if padding:
-        blob = os.urandom(padding)
-        objects.append(b"<< /Length %d >>\nstream\n" % len(blob) + blob + b"\nendstream")
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for off in offsets:
-        out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
-
 
 LINES = ["Compte-rendu de consultation", "Patient : Mme Marie Durand, née le 12/03/1955",
          "NIR 2 55 08 14 168 025 38", "Traitement : metformine 1000 mg"]
@@ -102,7 +64,7 @@ def zip_bytes(members: dict[str, bytes], encrypted: bool = False) -> bytes:
 @pytest.mark.parametrize(
     ("attachment", "kind", "status", "needle"),
     [
-        (att("a.txt", "text/plain", "Bilan de Mme Durand".encode()), "text", "read", "Durand"),
+        (att("a.txt", "text/plain", b"Bilan de Mme Durand"), "text", "read", "Durand"),
         (att("a.txt", "text/plain", "Née le 12/03/1955 à Évreux".encode("cp1252")), "text", "read", "Évreux"),
         (att("liste.csv", "text/csv", "Nom;DDN\nDurand;12/03/1955\n".encode("utf-8-sig")), "csv", "read", "Durand;12/03/1955"),
         (att("x.bin", "text/csv", b"a;b\n1;2"), "csv", "read", "1;2"),
@@ -224,7 +186,7 @@ def test_50_mb_attachment_refused_before_parsing() -> None:
 
 
 def test_page_and_char_bounds() -> None:
-    pdf = make_pdf([["ligne %d" % i for i in range(40)]] * 30)
+    pdf = make_pdf([[f"ligne {i}" for i in range(40)]] * 30)
     summary, _ = extract_text(att("long.pdf", "application/pdf", pdf), Limits(max_pages=5))
     assert summary.status == "read" and summary.pages == 30 and "5 of 30" in (summary.detail or "")
     summary, text = extract_text(att("long.txt", "text/plain", b"x" * 10_000), Limits(max_chars=1000))

@@ -113,7 +113,7 @@ def test_english_reasons(small_bundle: Path, settings, small_world: Path, tmp_pa
     english = settings.model_copy(update={"language": "en",
                                           "history_url": f"sqlite:///{tmp_path}/en.db"})
     s = Scorer.load(small_bundle, english)
-    request, rec = flagged_case(s, small_world)
+    _, rec = flagged_case(s, small_world)
     assert not any(w in rec.reasons[0].message for w in ("Vous ", "Le message", "À "))
     s.close()
 

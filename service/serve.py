@@ -1,0 +1,103 @@
+"""Run the API with uvicorn; several workers are forked from a warmed parent.
+
+Why not ``uvicorn --workers``: its workers are *spawned*, so each one imports everything and
+compiles spaCy's French tokenizer regexes (a 1.4 MB ``token_match`` pattern, compiled twice:
+at import and when the tokenizer loads) from scratch, two processes at once on the same cores.
+Here the parent imports the heavy modules and loads the French pipeline once (Python's regex
+cache keeps the compiled patterns), drops the pipeline, binds the socket and forks; each child
+then runs the app's lifespan (bundle, history store, NLP, warm-up) with that work already done.
+Nothing with threads, connections or OpenMP state exists in the parent at fork time.
+
+Signals to the parent: SIGTERM/SIGINT stop the workers gracefully; SIGHUP is forwarded, and
+each worker reloads its bundle in place (the lifespan's SIGHUP handler). A worker that dies is
+replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import signal
+import time
+from typing import TYPE_CHECKING
+
+from service.logs import configure_logging, logger
+
+if TYPE_CHECKING:
+    from model.settings import Settings
+
+APP = "service.app:create_app"
+
+
+def warm_parent(settings: Settings) -> float:
+    """Import the scoring stack and load the French pipeline once, before forking."""
+    t0 = time.perf_counter()
+    import spacy
+
+    import model.scoring  # noqa: F401 - imports sklearn, lightgbm, the content analyzer
+    import service.app  # noqa: F401
+
+    nlp = spacy.load(settings.spacy_model)  # compiles the tokenizer regexes into re's cache
+    del nlp
+    gc.collect()
+    return time.perf_counter() - t0
+
+
+def serve(host: str, port: int, workers: int, settings: Settings) -> None:
+    """Serve ``service.app:create_app`` on host:port with ``workers`` processes."""
+    import uvicorn
+
+    configure_logging(settings.log_level)
+    config = uvicorn.Config(
+        APP, factory=True, host=host, port=port, log_config=None, access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    if workers <= 1:
+        uvicorn.Server(config).run()
+        return
+
+    warm_s = warm_parent(settings)
+    sock = config.bind_socket()
+    logger.info("parent warmed", extra={"warm_seconds": round(warm_s, 2), "workers": workers})
+    children: set[int] = set()
+    stopping = False
+
+    def spawn() -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
+                signal.signal(sig, signal.SIG_DFL)
+            code = 0
+            try:
+                uvicorn.Server(config).run(sockets=[sock])
+            except BaseException:  # pragma: no cover - logged, then the parent replaces us
+                logger.exception("worker crashed")
+                code = 1
+            finally:
+                os._exit(code)
+        children.add(pid)
+
+    def forward(sig: int, _frame: object) -> None:
+        nonlocal stopping
+        if sig in (signal.SIGTERM, signal.SIGINT):
+            stopping = True
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM if sig == signal.SIGINT else sig)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    for _ in range(workers):
+        spawn()
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        children.discard(pid)
+        if not stopping:
+            logger.error("worker exited; starting another", extra={"pid": pid, "status": status})
+            time.sleep(0.5)
+            spawn()
+    sock.close()

@@ -10,7 +10,7 @@ SIZE ?= default
 ENRON ?= ../shared/data/enron
 
 .DEFAULT_GOAL := help
-.PHONY: help install run world train-model serve test test-python test-addin lint sample bench
+.PHONY: help install run world train-model serve test test-python test-addin lint sample bench retrain notebook plots
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,3 +49,13 @@ sample: install ## Regenerate the committed sample in data/synthetic/
 
 bench: install ## Run the benchmarks (ENRON=path to the Enron mboxes)
 	$(BIN)/python bench/ingest.py $(ENRON)
+
+retrain: install ## Retrain from $(WORLD)/history.mbox + feedback; champion gate; deploy to $(MODEL); reload (SERVICE_URL=…)
+	$(BIN)/misdirect retrain --history $(WORLD)/history.mbox --deploy $(MODEL) $(if $(SERVICE_URL),--service-url $(SERVICE_URL),)
+
+notebook: install ## Execute the evaluation notebook into var/evaluation.ipynb (MISDIRECT_NB_* to choose model, world, Enron)
+	mkdir -p var && cp notebooks/evaluation.ipynb var/evaluation.ipynb
+	$(BIN)/jupyter execute --inplace --timeout=-1 var/evaluation.ipynb
+
+plots: install ## Draw bench/results/*.json as PNG in bench/results/
+	$(BIN)/python bench/plots.py

@@ -28,6 +28,14 @@ from model import plots  # noqa: E402
 from model.report import PUBLISHED_ENRON  # noqa: E402
 
 
+def _rel(path: Path) -> str:
+    """Paths inside the repository are written relative to it (plots.json is committed)."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def render(results: Path, out: Path) -> dict:
     """Draw every figure whose input exists; returns ``{"written": [...], "skipped": [...]}``."""
     written: list[dict] = []
@@ -39,8 +47,8 @@ def render(results: Path, out: Path) -> dict:
         if month and month.get("per_scenario"):
             fig = plots.detection_per_scenario(
                 month["per_scenario"], title="Monde synthétique, mois de test : détection par scénario")
-            written.append({"png": str(plots.save_png(fig, out / "detect_synthetic.png")),
-                            "from": str(detect)})
+            written.append({"png": _rel(plots.save_png(fig, out / "detect_synthetic.png")),
+                            "from": _rel(detect)})
         ours: dict[str, dict] = {}
         for box in data.get("enron") or []:
             metrics = box.get("metrics") or {}
@@ -49,15 +57,15 @@ def render(results: Path, out: Path) -> dict:
                 fig = plots.detection_per_scenario(
                     metrics["per_scenario"], keys=("detection_at_verdict", "detection_at_target", "top1"),
                     title=f"Enron {name} : détection par scénario injecté")
-                written.append({"png": str(plots.save_png(fig, out / f"detect_enron_{name}.png")),
-                                "from": str(detect)})
+                written.append({"png": _rel(plots.save_png(fig, out / f"detect_enron_{name}.png")),
+                                "from": _rel(detect)})
             ours[name] = {a["source"]: metrics.get(a["ours"]) for a in PUBLISHED_ENRON}
         if ours:
             fig = plots.published_bars(ours, {a["source"]: a["value"] for a in PUBLISHED_ENRON})
-            written.append({"png": str(plots.save_png(fig, out / "enron_vs_published.png")),
-                            "from": str(detect)})
+            written.append({"png": _rel(plots.save_png(fig, out / "enron_vs_published.png")),
+                            "from": _rel(detect)})
     else:
-        skipped.append(f"{detect} (run bench/detect.py)")
+        skipped.append(f"{_rel(detect)} (run bench/detect.py)")
     latency = results / "latency.json"
     if latency.exists():
         data = json.loads(latency.read_text())
@@ -69,10 +77,10 @@ def render(results: Path, out: Path) -> dict:
             workers = (data.get("server") or {}).get("workers", "?")
             fig = plots.latency_percentiles(
                 runs, title=f"/v1/check en boucle locale ({workers} worker(s), NER comprise)")
-            written.append({"png": str(plots.save_png(fig, out / "latency.png")),
-                            "from": str(latency)})
+            written.append({"png": _rel(plots.save_png(fig, out / "latency.png")),
+                            "from": _rel(latency)})
     else:
-        skipped.append(f"{latency} (run bench/latency.py)")
+        skipped.append(f"{_rel(latency)} (run bench/latency.py)")
     return {"written": written, "skipped": skipped}
 
 
@@ -87,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "plots.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     for item in summary["written"]:
-        print("wrote", item["png"])
+        print("wrote", item["png"], "from", item["from"])
     for item in summary["skipped"]:
         print("skipped:", item)
     return 0

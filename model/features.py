@@ -51,7 +51,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     # content
     "log_nir", "log_iban", "log_birth_date", "log_phone", "log_health",
     "health_score", "sensitive_private", "greeting", "greeting_other_recipient",
-    "about_recipient", "third_party_count", "third_party_private",
+    "about_recipient", "third_party_count", "third_party_private", "third_party_addressable",
 )
 CATEGORICAL = ("kind",)
 NEVER_DAYS = 5000.0
@@ -70,6 +70,7 @@ class MessageContext:
     counts: dict[str, int]
     health_score: float
     persons: list[tuple[str | None, str | None, str]]  # (first, last, display) people named
+    person_addresses: list[str | None] = field(default_factory=list)  # known address, if any
 
 
 @dataclass(slots=True)
@@ -110,7 +111,7 @@ _TITLE_BEFORE = re.compile(r"\b(?:M\.|Mme|Mlle|Madame|Monsieur|Mr|Mrs|Ms)\s+([A-
 
 
 def _gazetteer_persons(text: str, profiles: HistoryProfiles,
-                       sender: str) -> list[tuple[str | None, str | None, str]]:
+                       sender: str) -> list[tuple[str | None, str | None, str, str | None]]:
     """Known people named in the text (surname and first name both present, or a title and
     the surname), leaving out the sender's own organisation: colleagues are not third parties."""
     index = profiles.name_index()
@@ -119,19 +120,23 @@ def _gazetteer_persons(text: str, profiles: HistoryProfiles,
     tokens = capitalised_tokens(text)
     titled = {fold(m.group(1)) for m in _TITLE_BEFORE.finditer(text[:4000])}
     own_org = org_key(sender) if sender else None
-    found: list[tuple[str | None, str | None, str]] = []
+    found: list[tuple[str | None, str | None, str, str | None]] = []
     seen: set[str] = set()
     for last in tokens & index.keys():
         people = index[last]
-        if own_org and any(org_key(a) == own_org for _, _, a in people):
-            continue  # a colleague's surname ("Dr Maurin", a signature)
-        for first, display, _address in people:
+        colleague = bool(own_org) and any(org_key(a) == own_org for _, _, a in people)
+        for first, display, address in people:
+            if own_org and org_key(address) == own_org:
+                continue  # a colleague ("Dr Maurin", a signature) is not a third party
             strong = bool(first and first in tokens)
-            if strong or last in titled:
+            # A bare "Mme Lemaire" is ambiguous when a colleague bears the name.
+            if strong or (last in titled and not colleague):
                 key = f"{first if strong else None} {last}"
                 if key not in seen:
                     seen.add(key)
-                    found.append((first if strong else None, last, display if strong else last.capitalize()))
+                    found.append((first if strong else None, last,
+                                  display if strong else last.capitalize(),
+                                  address if strong else None))
     return found
 
 
@@ -191,10 +196,12 @@ def message_context(
                     first, last = first_last(p.name)
                 persons.append((first, last, p.name))
     text = f"{message.subject}\n{message.body}"
+    person_addresses: list[str | None] = [None] * len(persons)
     known = {(f, la) for f, la, _ in persons}
-    for first, last, display in _gazetteer_persons(text, profiles, sender):
+    for first, last, display, address in _gazetteer_persons(text, profiles, sender):
         if (first, last) not in known and (None, last) not in known:
             persons.append((first, last, display))
+            person_addresses.append(address)
     return MessageContext(
         sender=sender,
         t=message.date.timestamp(),
@@ -205,6 +212,7 @@ def message_context(
         counts=counts,
         health_score=health,
         persons=persons,
+        person_addresses=person_addresses,
     )
 
 
@@ -424,16 +432,24 @@ def recipient_features(
     f["greeting_other_recipient"] = greet_other
     about = False
     third: list[str] = []
-    for first, last_name, display in ctx.persons:
-        if _person_is(first, last_name, name, address):
+    addressable = 0
+    recipients_set = {a for _, a in ctx.recipients}
+    for k, (first, last_name, display) in enumerate(ctx.persons):
+        known_at = ctx.person_addresses[k] if k < len(ctx.person_addresses) else None
+        if known_at == address or _person_is(first, last_name, name, address):
             about = True
         elif not any(_person_is(first, last_name, ctx.names.get(o), o) for o in [*others, s]):
             third.append(display)
+            # The person has a personal address of their own, and it is not on the message:
+            # the mail-merge shift signature.
+            if known_at and known_at not in recipients_set and is_private(recipient_kind(s, known_at)):
+                addressable += 1
     ev.about_recipient = about
     ev.third_parties = third
     f["about_recipient"] = float(about)
     f["third_party_count"] = _log(len(third))
     f["third_party_private"] = float(bool(third) and private and not about)
+    f["third_party_addressable"] = float(addressable)
     row = np.array([f[n] for n in FEATURE_NAMES], dtype=np.float32)
     return row, ev
 

@@ -134,6 +134,26 @@ def live_profiles(settings: Settings, bundle_dir: Path) -> tuple[HistoryProfiles
     return bundle.load_profiles(), 0
 
 
+def learnt_since_snapshot(settings: Settings, bundle_dir: Path) -> int:
+    """How many messages the live store learnt (``/v1/sent``) since the bundle's snapshot;
+    0 when the store was not seeded from this bundle."""
+    import json
+
+    from model.bundle import METADATA_FILE
+    from model.history.store import HistoryStore
+
+    meta = json.loads((Path(bundle_dir) / METADATA_FILE).read_text())
+    if not settings.history_url or settings.history_url.lower() == "none":
+        return 0
+    store = HistoryStore(settings.history_url)
+    try:
+        if store.get_meta("snapshot_id") != str(meta.get("snapshot_id", "")):
+            return 0
+        return max(0, store.count_messages() - int(meta.get("n_history_messages") or 0))
+    finally:
+        store.close()
+
+
 def split_rows(examples: Sequence[Example], profiles: HistoryProfiles,
                fit_share: float) -> tuple[Rows | None, Rows | None]:
     """Feature rows of the feedback examples: the oldest ``fit_share`` for fitting, the rest
@@ -257,14 +277,18 @@ def retrain(
             profiles, n_learnt = live_profiles(settings, deploy_dir)
             extra_fit, extra_eval = split_rows(feedback.examples, profiles, feedback_fit_share)
         elif (deploy_dir / "model.joblib").exists():
-            _, n_learnt = live_profiles(settings, deploy_dir)
+            n_learnt = learnt_since_snapshot(settings, deploy_dir)
 
         messages, ingest_stats = load_history(history_paths)
         pending = versions_dir / f"pending-{datetime.now(UTC):%Y%m%d%H%M%S}-{os.getpid()}"
-        result = train_from_messages(messages, pending, mlflow_uri=uri, seed=seed,
-                                     settings=settings, estimator=estimator,
-                                     ingest_stats=ingest_stats, extra_fit=extra_fit,
-                                     extra_eval=extra_eval)
+        try:
+            result = train_from_messages(messages, pending, mlflow_uri=uri, seed=seed,
+                                         settings=settings, estimator=estimator,
+                                         ingest_stats=ingest_stats, extra_fit=extra_fit,
+                                         extra_eval=extra_eval)
+        except BaseException:
+            shutil.rmtree(pending, ignore_errors=True)
+            raise
         info = result.get("mlflow") or {}
         promoted = bool(info.get("promoted"))
         summary: dict = {

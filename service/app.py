@@ -89,7 +89,8 @@ def _install_sighup(app: FastAPI) -> bool:
 
         async def run() -> None:
             with contextlib.suppress(ApiError):
-                await anyio.to_thread.run_sync(ops.reload_model, app, None, True)
+                # Every worker got the signal: no need to tell the others.
+                await anyio.to_thread.run_sync(ops.reload_model, app, None, False)
 
         app.state.hup_task = loop.create_task(run())
 

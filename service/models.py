@@ -20,6 +20,7 @@ class ReadyResponse(BaseModel):
     status: Literal["ready", "not_ready"]
     model_version: str | None = None
     audit_mode: bool = False
+    worker: int = Field(description="Process id of the worker that answered")
 
 
 class FeedbackResponse(BaseModel):

@@ -46,6 +46,11 @@ def warm_parent(settings: Settings) -> float:
 
 def serve(host: str, port: int, workers: int, settings: Settings) -> None:
     """Serve ``service.app:create_app`` on host:port with ``workers`` processes."""
+    # One compute thread per worker: the workers already fill the cores, and OpenMP (LightGBM)
+    # or BLAS (spaCy's thinc) thread pools on tiny matrices only add contention. Set before the
+    # libraries load (they read these once).
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     import uvicorn
 
     configure_logging(settings.log_level)

@@ -8,11 +8,17 @@ Several uvicorn workers follow a reload through a small generation file in ``var
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import fcntl
+import gc
 import json
 import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,7 +62,7 @@ class ScorerHolder:
         from model.scoring import Scorer
 
         target = Path(model_dir or self.settings.model_dir)
-        with self._load_lock:
+        with self._load_lock, _worker_lock(self.settings):
             t0 = time.perf_counter()
             try:
                 scorer = Scorer.load(target, self.settings)
@@ -76,6 +82,8 @@ class ScorerHolder:
             )
             self.current = loaded  # the swap: one reference assignment
             self.last_error = None
+        del scorer
+        _release_memory()
         logger.info(
             "model loaded",
             extra={
@@ -84,6 +92,28 @@ class ScorerHolder:
             },
         )
         return loaded
+
+
+@contextmanager
+def _worker_lock(settings: Settings) -> Iterator[None]:
+    """One bundle load at a time across the workers of this machine: the loads share the
+    history store (its first initialisation is not safe to run twice at once) and the cores."""
+    path = Path(settings.var_dir) / ".scorer-load.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _release_memory() -> None:
+    """After a swap, give the previous scorer's memory back to the OS (glibc keeps freed
+    arenas otherwise, and a reloaded worker would look twice its size)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _warm_up(scorer: Any) -> None:

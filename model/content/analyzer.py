@@ -3,8 +3,9 @@
 The analysed text is the subject, the sender's own body, the quoted/forwarded part and the
 attachments' text, joined with blank lines; each part keeps its ``source``. Persons come
 from spaCy's ``fr_core_news_md`` NER (only its ``ner`` component runs: it has its own
-tok2vec) with an ``entity_ruler`` of INSEE first names and titles in front, then domain
-cleaning and roles (addressee, signer, third party). Identifiers and health terms come from
+tok2vec) followed by ``misdirect_person_rules`` (INSEE first names, titles, greetings; see
+:mod:`model.content.namerules`), then domain cleaning and roles (addressee, signer, third
+party). Identifiers and health terms come from
 the detector registry. Nothing is logged or written.
 """
 
@@ -96,7 +97,7 @@ class ContentAnalyzer:
         return self._nlp
 
     def load(self) -> ContentAnalyzer:
-        """Load spaCy (NER only) and add the person ruler; idempotent and thread-safe."""
+        """Load spaCy (NER only) and add the person rules; idempotent and thread-safe."""
         if self._loaded:
             return self
         with self._lock:
@@ -133,11 +134,8 @@ class ContentAnalyzer:
             yield self._finish(p, doc)
 
     def analyze_text(self, text: str, source: TextSource = "body") -> ContentAnalysis:
-        """Analyse a bare text (no addresses to link), e.g. for benchmarks."""
-        from datetime import UTC, datetime
-
-        return self.analyze(Message("text", datetime.now(UTC), None, body=text)) if source == "body" \
-            else self._analyze_segments([(source, text)])
+        """Analyse a bare text with no addresses to link (benchmarks, notebooks)."""
+        return self._analyze_segments([(source, text)])
 
     def person_spans(self, doc: Doc) -> list[NameSpan]:
         """Clean person spans of a processed doc (used by the NER benchmark)."""
@@ -191,8 +189,7 @@ class ContentAnalyzer:
             span.source = _segment_at(segments, span.start).source
 
         # Persons: NER + ruler entities, cleaned, with roles.
-        message = prepared.message
-        candidates = [a for a in [message.sender, *(a for _, a in message.recipients())] if a]
+        candidates = candidate_addresses(prepared.message)
         persons: dict[tuple[str, PersonRole, TextSource], Person] = {}
         names: dict[str, None] = {}
         found = self.person_spans(doc)

@@ -100,9 +100,15 @@ def name_matches(name: str, display_name: str | None, address: str) -> bool:
     wanted = [t for t in name.split() if len(t) > 1]
     if not wanted:
         return False
-    have = set(name_tokens(display_name, address))
+    have = set(name_tokens(display_name, address)) | set(name_tokens(None, address))
     local_tokens = name_tokens(None, address)
-    compact = "".join(local_tokens)
+    compact = re.sub(r"\d+", "", "".join(local_tokens))
+    if len(wanted) >= 2:
+        # "Dylan Huet": the surname decides (another Dylan is not Dylan Huet).
+        first, last = wanted[0], wanted[-1]
+        if last in have:
+            return True
+        return compact.endswith(last) and compact[: len(compact) - len(last)] in ("", first, first[0])
     for token in wanted:
         if token in have:
             return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -36,6 +37,7 @@ async def readyz(holder: HolderDep, settings: SettingsDep) -> JSONResponse:
         status="ready" if current else "not_ready",
         model_version=current.model_version if current else None,
         audit_mode=settings.audit_mode,
+        worker=os.getpid(),
     )
     return JSONResponse(body.model_dump(), status_code=200 if current else 503)
 

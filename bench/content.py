@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     ours_load = time.perf_counter() - t0
 
     results: dict = {
-        "ours": "ContentAnalyzer.analyze: NER (ner + 2 entity rulers) + cleaning, roles, "
+        "ours": "ContentAnalyzer.analyze: NER (ner + misdirect_person_rules) + cleaning, roles, "
                 "linking to sender and 3 recipients, all identifier detectors, health score",
         "stock": "fr_core_news_md full pipeline nlp(text) on the same subject + body",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),

@@ -125,8 +125,17 @@ def enron(path: Path, work: Path, seed: int, test_fraction: float, min_history: 
 
     t0 = time.perf_counter()
     messages, stats = load_history([path])
-    cut = int(len(messages) * (1 - test_fraction))
-    past, test = messages[:cut], messages[cut:]
+    # As in Carvalho & Cohen: the mailbox's own senders' mail is the test. The split date is
+    # where the last ``test_fraction`` of their messages starts; everything before it (sent
+    # and received) is the history, nothing after it is seen in training.
+    counts: dict[str, int] = {}
+    for m in messages:
+        counts[m.sender.address] = counts.get(m.sender.address, 0) + 1
+    owners = {a for a, c in counts.items() if c >= min_history * 10}
+    owned = [m for m in messages if m.sender.address in owners]
+    split = owned[int(len(owned) * (1 - test_fraction))].date
+    past = [m for m in messages if m.date < split]
+    test = [m for m in owned if m.date >= split]
     model_dir = work / f"enron-{path.stem}"
     settings = Settings(history_url=f"sqlite:///{work}/h-{path.stem}.db", mlflow_uri="none")
     summary = train_from_messages(past, model_dir, mlflow_uri="none", seed=seed, settings=settings)
@@ -167,7 +176,8 @@ def enron(path: Path, work: Path, seed: int, test_fraction: float, min_history: 
         "train_messages": len(past),
         "test_messages": len(test),
         "test_messages_scored": len(eligible),
-        "test_period_from": test[0].date.isoformat() if test else None,
+        "test_period_from": split.isoformat(),
+        "test_senders": sorted(owners),
         "min_sender_history": min_history,
         "train_seconds": round(train_seconds, 1),
         "in_training_evaluation": {k: v for k, v in summary["metrics"].items()

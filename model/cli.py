@@ -20,7 +20,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True)  # progress and messages
+stdout = Console()  # machine-readable results (JSON), so scripts can pipe them
 
 
 @app.command()
@@ -35,7 +36,7 @@ def generate(
     if size not in ("small", "default"):
         raise typer.BadParameter("size must be 'small' or 'default'", param_hint="--size")
     summary = generate_world(out, seed=seed, size=size)  # type: ignore[arg-type]
-    console.print_json(data=summary)
+    stdout.print_json(data=summary)
 
 
 @app.command()
@@ -50,7 +51,7 @@ def train(
     from model.train import train_model
 
     result = train_model(history, model, mlflow_uri=mlflow_uri, seed=seed, settings=get_settings())
-    console.print_json(data=result)
+    stdout.print_json(data=result)
 
 
 @app.command()
@@ -64,7 +65,7 @@ def score(
     from model.settings import get_settings
 
     counts = score_file(model, input, output, settings=get_settings())
-    console.print_json(data=counts)
+    stdout.print_json(data=counts)
 
 
 @app.command()
@@ -142,7 +143,7 @@ def evaluate(
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(metrics, indent=2))
-    console.print_json(data=metrics)
+    stdout.print_json(data=metrics)
 
 
 @app.command()
@@ -163,7 +164,7 @@ def retrain(
     summary = run_retrain(history, settings=get_settings(), deploy_dir=deploy, versions_dir=versions,
                           mlflow_uri=mlflow_uri, seed=seed, feedback_fit_share=feedback_fit_share,
                           service_url=service_url, api_key=admin_key)
-    console.print_json(data=summary)
+    stdout.print_json(data=summary)
 
 
 if __name__ == "__main__":  # pragma: no cover

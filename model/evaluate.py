@@ -79,7 +79,7 @@ def compute_metrics(
             wrong_max = r[lab == 1].max()
             legit = r[lab == 0]
             wrong_top[e] = bool(len(legit) == 0 or wrong_max > legit.max())
-    is_mis = np.array([s != "legit" for s in scenarios])
+    is_mis = np.array([s != "legit" for s in scenarios], dtype=bool)
     legit_risk = message_risk[~is_mis]
     thr = threshold_for_false_alarms(legit_risk, target)
     at_thr = message_risk > thr

@@ -35,8 +35,9 @@ class Settings(BaseSettings):
 
     # Content analysis.
     spacy_model: str = "fr_core_news_md"
-    content_max_ner_chars: int = 100_000  # NER runs on this prefix of the analysed text
-    content_max_text_chars: int = 2_000_000  # identifiers are searched in this much
+    # Latency bounds (2-core machine): NER ~25 ms/KB, identifier detectors ~2 ms/KB.
+    content_max_ner_chars: int = 20_000  # NER runs on this prefix of the analysed text
+    content_max_text_chars: int = 300_000  # identifiers are searched in this much
     attachment_max_pages: int = 50
     attachment_max_chars: int = 500_000
     attachment_timeout_s: float = 1.0

@@ -151,3 +151,15 @@ def test_load_is_lazy_and_idempotent(content_analyzer: ContentAnalyzer) -> None:
     nlp = analyzer.load().nlp
     assert analyzer.load().nlp is nlp
     assert nlp.pipe_names[-2:] == ["ner", "misdirect_person_rules"]
+
+
+def test_huge_body_bounded(content_analyzer: ContentAnalyzer) -> None:
+    """A 1 MB body: NER and detectors read bounded prefixes, the check stays fast."""
+    import time
+
+    body = (BODY + "\n") * (1_000_000 // len(BODY))
+    start = time.perf_counter()
+    res = content_analyzer.analyze(message(body))
+    assert time.perf_counter() - start < 4.0  # the service's request budget
+    assert len(res.text) <= content_analyzer.max_text_chars
+    assert res.counts["NIR"] == 1  # the same NIR repeated is one value

@@ -13,6 +13,7 @@ here logs or writes them.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Iterable
@@ -355,7 +356,8 @@ class BirthDateDetector(Detector):
                     if header_positions is None:
                         header_positions = [m.start() for m in _BIRTH_HEADER_RE.finditer(folded)]
                     # A header naming the birth date earlier in the same table (20 kB).
-                    if any(0 <= start - h <= 20_000 for h in header_positions):
+                    k = bisect.bisect_right(header_positions, start)
+                    if k and start - header_positions[k - 1] <= 20_000:
                         score = 0.6
             if score:
                 spans.append(Span(self.kind, start, end, text[start:end], score, source))
@@ -459,9 +461,17 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
         key=lambda s: (-(s.end - s.start), -s.score, s.start),
     )
     kept: list[Span] = []
+    starts: list[int] = []  # kept spans never overlap: sorted by start, so are their ends
+    ends: list[int] = []
     for span in exclusive:
-        if all(span.end <= k.start or span.start >= k.end for k in kept):
-            kept.append(span)
+        i = bisect.bisect_right(starts, span.start)
+        if i > 0 and ends[i - 1] > span.start:
+            continue
+        if i < len(starts) and starts[i] < span.end:
+            continue
+        starts.insert(i, span.start)
+        ends.insert(i, span.end)
+        kept.append(span)
     others = [s for s in spans if s.kind not in _EXCLUSIVE_KINDS]
     return sorted(kept + others, key=lambda s: (s.start, s.end))
 

@@ -25,7 +25,7 @@ from service.logs import configure_logging, logger
 from service.metrics import Metrics
 from service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from service.routes import check, learn, ops
-from service.state import ScorerHolder, read_generation
+from service.state import ScorerHolder, limit_malloc_arenas, read_generation
 from service.store import FeedbackStore
 
 DESCRIPTION = """\
@@ -54,6 +54,7 @@ async def _follow_reloads(app: FastAPI, period: float) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    limit_malloc_arenas()
     app.state.store = FeedbackStore(settings.feedback_url or settings.history_url)
     app.state.check_limiter = anyio.CapacityLimiter(settings.check_concurrency)
     holder: ScorerHolder = app.state.holder

@@ -16,13 +16,13 @@ replaced.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import signal
 import time
 from typing import TYPE_CHECKING
 
 from service.logs import configure_logging, logger
+from service.state import limit_malloc_arenas, release_memory
 
 if TYPE_CHECKING:
     from model.settings import Settings
@@ -40,7 +40,7 @@ def warm_parent(settings: Settings) -> float:
 
     nlp = spacy.load(settings.spacy_model)  # compiles the tokenizer regexes into re's cache
     del nlp
-    gc.collect()
+    release_memory()  # the children should not inherit the freed pipeline's pages
     return time.perf_counter() - t0
 
 
@@ -53,6 +53,7 @@ def serve(host: str, port: int, workers: int, settings: Settings) -> None:
         os.environ.setdefault(var, "1")
     import uvicorn
 
+    limit_malloc_arenas()
     configure_logging(settings.log_level)
     config = uvicorn.Config(
         APP, factory=True, host=host, port=port, log_config=None, access_log=False,

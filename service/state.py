@@ -83,7 +83,11 @@ class ScorerHolder:
             self.current = loaded  # the swap: one reference assignment
             self.last_error = None
         del scorer
-        _release_memory()
+        release_memory()
+        # Requests in flight still hold the old scorer for a moment: trim again after them.
+        timer = threading.Timer(10.0, release_memory)
+        timer.daemon = True
+        timer.start()
         logger.info(
             "model loaded",
             extra={
@@ -108,12 +112,20 @@ def _worker_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _release_memory() -> None:
+def release_memory() -> None:
     """After a swap, give the previous scorer's memory back to the OS (glibc keeps freed
     arenas otherwise, and a reloaded worker would look twice its size)."""
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """glibc gives each thread its own malloc arena (up to 8 per core); with a thread pool that
+    fragments memory and grows RSS. Two arenas are plenty for one GIL-bound worker."""
+    m_arena_max = -8  # from malloc.h
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(m_arena_max, arenas)
 
 
 def _warm_up(scorer: Any) -> None:

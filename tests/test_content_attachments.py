@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from model.content.attachments import Limits, extract_text, sniff_kind
-from model.content.samples import make_pdf
+from model.content.samples import make_flate_bomb_pdf, make_pdf
 from model.mail import Attachment
 
 LINES = ["Compte-rendu de consultation", "Patient : Mme Marie Durand, née le 12/03/1955",
@@ -168,6 +168,18 @@ def test_malformed_pdf_refused_cleanly(data: bytes) -> None:
     assert summary.status in ("error", "refused", "read")
     if summary.status == "read":
         assert summary.chars == len(text)  # a lenient parse may recover an empty text
+
+
+@pytest.mark.parametrize("inflated", [2_000_000, 60_000_000])
+def test_pdf_flate_bomb_bounded(inflated: int) -> None:
+    """A content stream that inflates 1000-fold: pypdf's own limits plus ours keep it short."""
+    data = make_flate_bomb_pdf(inflated)
+    assert len(data) < inflated / 100
+    start = time.perf_counter()
+    summary, text = extract_text(att("b.pdf", "application/pdf", data))
+    assert time.perf_counter() - start < 2.0
+    assert summary.status in ("read", "error", "refused")
+    assert len(text) <= Limits().max_chars
 
 
 def test_malformed_docx_refused_cleanly() -> None:

@@ -8,6 +8,8 @@ MODEL ?= models/current
 SEED ?= 42
 SIZE ?= default
 ENRON ?= ../shared/data/enron
+# Debian keeps initdb/pg_ctl off PATH; the history-store tests start a throw-away PostgreSQL.
+PG_BIN := $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
 
 .DEFAULT_GOAL := help
 .PHONY: help install run world train-model serve test test-python test-addin lint sample bench retrain notebook plots
@@ -35,7 +37,7 @@ serve: install ## Serve the API on 127.0.0.1:8000 with the model in $(MODEL)
 	$(BIN)/misdirect serve --model $(MODEL)
 
 test: install ## Run the whole test suite (Python, notebook, add-in unit and browser tests)
-	$(BIN)/python -m pytest
+	PATH="$(PG_BIN):$$PATH" $(BIN)/python -m pytest
 	$(MAKE) test-addin
 
 test-addin: ## The add-in's node tests (installs npm packages and Chromium when missing)

@@ -116,7 +116,7 @@ def inject(sim, message, scenario: str, rng: random.Random):
     return Example(variant, labels, scenario, [wrong], intended)
 
 
-def enron(path: Path, work: Path, seed: int, test_fraction: float, min_history: int) -> dict:
+def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_history: int) -> dict:
     from model.evaluate import compute_metrics
     from model.scoring import Scorer
     from model.settings import Settings
@@ -124,7 +124,8 @@ def enron(path: Path, work: Path, seed: int, test_fraction: float, min_history: 
     from model.train import load_history, train_from_messages
 
     t0 = time.perf_counter()
-    messages, stats = load_history([path])
+    messages, stats = load_history(paths)
+    name = "+".join(p.stem for p in paths)
     # As in Carvalho & Cohen: the mailbox's own senders' mail is the test. The split date is
     # where the last ``test_fraction`` of their messages starts; everything before it (sent
     # and received) is the history, nothing after it is seen in training.
@@ -136,8 +137,8 @@ def enron(path: Path, work: Path, seed: int, test_fraction: float, min_history: 
     split = owned[int(len(owned) * (1 - test_fraction))].date
     past = [m for m in messages if m.date < split]
     test = [m for m in owned if m.date >= split]
-    model_dir = work / f"enron-{path.stem}"
-    settings = Settings(history_url=f"sqlite:///{work}/h-{path.stem}.db", mlflow_uri="none")
+    model_dir = work / f"enron-{name}"
+    settings = Settings(history_url=f"sqlite:///{work}/h-{name}.db", mlflow_uri="none")
     summary = train_from_messages(past, model_dir, mlflow_uri="none", seed=seed, settings=settings)
     train_seconds = time.perf_counter() - t0
     scorer = Scorer.load(model_dir, settings)
@@ -170,7 +171,7 @@ def enron(path: Path, work: Path, seed: int, test_fraction: float, min_history: 
     metrics = compute_metrics(np.array(risk), np.array(label), np.array(eid), scen,
                               np.array(flagged), 0.005)
     return {
-        "mailbox": path.name,
+        "mailbox": name,
         "messages": len(messages),
         "ingest": {k: stats.get(k) for k in ("read", "duplicates", "skipped_total")},
         "train_messages": len(past),
@@ -204,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
             result["synthetic"] = synthetic(args.synthetic, work, args.generate, args.seed)
             print(json.dumps(_headline(result["synthetic"]["test_month"]), indent=1))
         if args.enron:
-            result["enron"] = [enron(p, work, args.seed, args.test_fraction, args.min_sender_history)
-                               for p in args.enron]
+            sets = [[p] for p in args.enron] + ([args.enron] if len(args.enron) > 1 else [])
+            result["enron"] = [enron(ps, work, args.seed, args.test_fraction, args.min_sender_history)
+                               for ps in sets]
             for r in result["enron"]:
                 print(r["mailbox"], json.dumps(_headline(r["metrics"]), indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -156,7 +156,7 @@ def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_hi
         ex = inject(sim, m, scenario, rng)
         if ex is not None:
             examples.append((ex.message, ex.labels, scenario))
-        for msg, labels, name in examples:
+        for msg, labels, scenario_name in examples:
             e = len(scen)
             response = scorer.check(to_request(msg))
             for r in response.recipients:
@@ -165,7 +165,7 @@ def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_hi
                 risk.append(r.risk)
                 label.append(labels.get(r.address, 0))
                 eid.append(e)
-            scen.append(name)
+            scen.append(scenario_name)
             flagged.append(response.verdict != "send")
     scorer.close()
     metrics = compute_metrics(np.array(risk), np.array(label), np.array(eid), scen,

@@ -122,7 +122,7 @@ def _gazetteer_persons(text: str, profiles: HistoryProfiles,
     own_org = org_key(sender) if sender else None
     found: list[tuple[str | None, str | None, str, str | None]] = []
     seen: set[str] = set()
-    for last in tokens & index.keys():
+    for last in sorted(tokens & index.keys()):
         people = index[last]
         colleague = bool(own_org) and any(org_key(a) == own_org for _, _, a in people)
         for first, display, address in people:

@@ -178,7 +178,7 @@ class Simulator:
         if scenario == "S2":
             name = self.profiles.name_of(intended)
             keys = {fold(intended.split("@", 1)[0])[:3]} | ({fold(name)[:3]} if name else set())
-            pool = [a for k in keys for a in self.by_prefix.get(k, ())]
+            pool = [a for k in sorted(keys) for a in self.by_prefix.get(k, ())]
             in_book = set(book)
             return self._pick([a for a in pool if a in in_book], exclude) or self._pick(pool, exclude)
         if scenario == "S3":

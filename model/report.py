@@ -13,17 +13,22 @@ Nothing here writes message content anywhere: only risks, labels, scenarios and 
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from model.evaluate import compute_metrics
+# Scoring a labelled set lives in model.evaluate (shared with `misdirect evaluate` and
+# bench/detect.py); the notebook reaches it through this module.
+from model.evaluate import ScoredCases, score_cases
 from model.settings import Settings, get_settings
+
+__all__ = [
+    "PUBLISHED_ENRON", "ScoredCases", "enron_evaluation", "enron_mailboxes", "latency_summary",
+    "published_comparison", "resolve_model", "score_cases", "summary_table",
+]
 
 # SPEC §5 anchors on the Enron corpus.
 PUBLISHED_ENRON = (
@@ -64,88 +69,6 @@ def resolve_model(spec: str | None, settings: Settings | None = None,
     target.mkdir(parents=True, exist_ok=True)
     local = mlflow.artifacts.download_artifacts(artifact_uri=version.source, dst_path=str(target))
     return Path(local)
-
-
-@dataclass
-class ScoredCases:
-    """Per-recipient rows and per-case results of scoring a labelled set of check requests."""
-
-    risk: np.ndarray  # per recipient row
-    label: np.ndarray  # 1 = a wrong recipient
-    example_id: np.ndarray  # the case each row belongs to
-    scenarios: list[str]  # per case: "legit" or S1..S8
-    flagged: np.ndarray  # per case: verdict warn or block
-    verdicts: list[str]
-    latency_ms: np.ndarray  # per case, wall time of Scorer.check (NER included)
-    thresholds: dict[str, float]
-    model_version: str
-    target: float
-    metrics: dict = field(default_factory=dict)
-
-    @property
-    def message_risk(self) -> np.ndarray:
-        out = np.zeros(len(self.scenarios))
-        np.maximum.at(out, self.example_id, self.risk)
-        return out
-
-    @property
-    def is_misdirected(self) -> np.ndarray:
-        return np.array([s != "legit" for s in self.scenarios])
-
-
-def score_cases(model_dir: Path, cases: Path, labels: Path, settings: Settings | None = None,
-                limit: int | None = None) -> ScoredCases:
-    """Score ``cases`` (JSONL check requests) with the bundle and compare with ``labels``.
-
-    The history store is a temporary copy of the bundle's snapshot: evaluating never learns into,
-    nor reads mail learnt by, a live store.
-    """
-    from model.schemas import CheckRequest
-    from model.scoring import Scorer
-
-    settings = settings or get_settings()
-    case_lines = [x for x in Path(cases).read_text().splitlines() if x.strip()]
-    label_lines = [x for x in Path(labels).read_text().splitlines() if x.strip()]
-    if len(case_lines) != len(label_lines):
-        raise ValueError(f"{cases} has {len(case_lines)} lines, {labels} {len(label_lines)}")
-    if limit is not None:
-        case_lines, label_lines = case_lines[:limit], label_lines[:limit]
-    risk: list[float] = []
-    label: list[int] = []
-    example_id: list[int] = []
-    scenarios: list[str] = []
-    verdicts: list[str] = []
-    latency: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        isolated = settings.model_copy(update={"history_url": f"sqlite:///{tmp}/history.db"})
-        scorer = Scorer.load(Path(model_dir), isolated)
-        try:
-            for e, (case_line, label_line) in enumerate(zip(case_lines, label_lines, strict=True)):
-                request = CheckRequest.model_validate_json(case_line)
-                truth = json.loads(label_line)
-                t0 = time.perf_counter()
-                response = scorer.check(request, check_id=str(truth.get("case_id", e)))
-                latency.append((time.perf_counter() - t0) * 1000)
-                wrong = set(truth.get("wrong") or [])
-                for rec in response.recipients:
-                    risk.append(rec.risk)
-                    label.append(int(rec.address in wrong))
-                    example_id.append(e)
-                scenarios.append(truth.get("scenario", "legit") if wrong else "legit")
-                verdicts.append(response.verdict)
-            thresholds = dict(scorer.thresholds)
-            version = scorer.model_version
-        finally:
-            scorer.close()
-    scored = ScoredCases(
-        risk=np.array(risk, dtype=float), label=np.array(label, dtype=int),
-        example_id=np.array(example_id, dtype=int), scenarios=scenarios,
-        flagged=np.array([v != "send" for v in verdicts], dtype=bool), verdicts=verdicts,
-        latency_ms=np.array(latency, dtype=float), thresholds=thresholds,
-        model_version=version, target=settings.target_false_alarm_rate)
-    scored.metrics = compute_metrics(scored.risk, scored.label, scored.example_id,
-                                     scored.scenarios, scored.flagged, scored.target)
-    return scored
 
 
 def summary_table(metrics: dict) -> list[dict]:

@@ -3,12 +3,7 @@ a server is reachable)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,41 +155,6 @@ def test_store_keeps_no_text(profiles: HistoryProfiles, tmp_path) -> None:
     raw = path.read_bytes()
     for word in (b"bordereau", b"rendez-vous", b"facture", "Télétransmission".encode()):
         assert word not in raw
-
-
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory):
-    """MISDIRECT_TEST_POSTGRES_URL, else a throw-away server (initdb + pg_ctl, as the postgres
-    user when run as root) on a Unix socket; skipped when neither is possible."""
-    pytest.importorskip("psycopg")
-    url = os.environ.get("MISDIRECT_TEST_POSTGRES_URL")
-    if url:
-        yield url
-        return
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("no PostgreSQL server and no initdb/pg_ctl")
-    base = Path(tempfile.mkdtemp(prefix="misdirect-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        runuser = shutil.which("runuser")
-        if not runuser:
-            pytest.skip("running as root without runuser")
-        shutil.chown(base, user="postgres")
-        prefix = [runuser, "-u", "postgres", "--"]
-    data, port = base / "data", 55000 + os.getpid() % 1000
-    try:
-        subprocess.run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
-                       check=True, capture_output=True, timeout=120)
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-w", "-l", str(base / "log"), "-o",
-                        f"-k {base} -p {port} -c listen_addresses=''", "start"],
-                       check=True, capture_output=True, timeout=120)
-    except (subprocess.SubprocessError, OSError) as exc:
-        pytest.skip(f"could not start a PostgreSQL server: {exc}")
-    yield f"postgresql+psycopg://postgres@/postgres?host={base}&port={port}"
-    subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True,
-                   timeout=120, check=False)
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def test_store_postgresql(profiles: HistoryProfiles, postgres_url: str) -> None:

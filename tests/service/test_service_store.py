@@ -1,22 +1,18 @@
 """Feedback and audit tables: SQLite (WAL, several writers) and PostgreSQL when available.
 
-PostgreSQL runs when ``MISDIRECT_TEST_POSTGRES_URL`` is set, e.g.
-``postgresql+psycopg://postgres@127.0.0.1:55432/postgres`` (skipped otherwise).
+PostgreSQL: ``MISDIRECT_TEST_POSTGRES_URL`` if set, else a throw-away server started by the
+``postgres_url`` fixture (tests/conftest.py); skipped when neither is possible.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from service.store import FeedbackStore
-
-PG_URL = os.environ.get("MISDIRECT_TEST_POSTGRES_URL")
 
 
 def _exercise(store: FeedbackStore) -> None:
@@ -70,9 +66,8 @@ def test_sqlite_concurrent_writers(tmp_path: Path) -> None:
     assert stores[0].sent_anyway("a@b.fr", ["c@d.fr"]) == {("a@b.fr", "c@d.fr"): 150}
 
 
-@pytest.mark.skipif(not PG_URL, reason="MISDIRECT_TEST_POSTGRES_URL not set")
-def test_postgres_store() -> None:
-    store = FeedbackStore(PG_URL)  # type: ignore[arg-type]
+def test_postgres_store(postgres_url: str) -> None:
+    store = FeedbackStore(postgres_url)
     from service.store import Base
 
     Base.metadata.drop_all(store.engine)

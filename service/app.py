@@ -25,7 +25,7 @@ from service.logs import configure_logging, logger
 from service.metrics import Metrics
 from service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from service.routes import check, learn, ops
-from service.state import ScorerHolder, limit_malloc_arenas, read_generation
+from service.state import ScorerHolder, limit_malloc_arenas, read_generation, start_memory_trimmer
 from service.store import FeedbackStore
 
 DESCRIPTION = """\
@@ -55,6 +55,7 @@ async def _follow_reloads(app: FastAPI, period: float) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     limit_malloc_arenas()
+    start_memory_trimmer()
     app.state.store = FeedbackStore(settings.feedback_url or settings.history_url)
     app.state.check_limiter = anyio.CapacityLimiter(settings.check_concurrency)
     holder: ScorerHolder = app.state.holder

@@ -3,9 +3,9 @@
 Why not ``uvicorn --workers``: its workers are *spawned*, so each one imports everything and
 compiles spaCy's French tokenizer regexes (a 1.4 MB ``token_match`` pattern, compiled twice:
 at import and when the tokenizer loads) from scratch, two processes at once on the same cores.
-Here the parent imports the heavy modules and loads the French pipeline once (Python's regex
-cache keeps the compiled patterns), drops the pipeline, binds the socket and forks; each child
-then runs the app's lifespan (bundle, history store, NLP, warm-up) with that work already done.
+Here the parent imports the heavy modules and loads the French pipeline once, keeps it, binds
+the socket and forks; each child then runs the app's lifespan (bundle, history store, warm-up)
+and reuses the inherited pipeline (``model.content.analyzer.shared_pipeline``).
 Nothing with threads, connections or OpenMP state exists in the parent at fork time.
 
 Signals to the parent: SIGTERM/SIGINT stop the workers gracefully; SIGHUP is forwarded, and
@@ -16,11 +16,14 @@ replaced.
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
 import os
 import signal
+import sys
 import time
 from typing import TYPE_CHECKING
 
+from service import regexcache
 from service.logs import configure_logging, logger
 from service.state import limit_malloc_arenas, release_memory
 
@@ -33,15 +36,35 @@ APP = "service.app:create_app"
 def warm_parent(settings: Settings) -> float:
     """Import the scoring stack and load the French pipeline once, before forking."""
     t0 = time.perf_counter()
-    import spacy
-
     import model.scoring  # noqa: F401 - imports sklearn, lightgbm, the content analyzer
     import service.app  # noqa: F401
+    from model.content.analyzer import shared_pipeline
 
-    nlp = spacy.load(settings.spacy_model)  # compiles the tokenizer regexes into re's cache
-    del nlp
-    release_memory()  # the children should not inherit the freed pipeline's pages
+    # Kept: every child's analyzer reuses it (copy-on-write pages), so a child loads no spaCy.
+    # One call initialises the lazy parts too (the person rules' first-name lexicon).
+    shared_pipeline(settings.spacy_model)("Bonjour Sophie Martin,\nCordialement, Jean DURAND")
+    release_memory()
     return time.perf_counter() - t0
+
+
+def skip_pyarrow() -> None:
+    """pandas (imported by scikit-learn and LightGBM) imports pyarrow when it is installed
+    (~50 MB per worker); nothing on the serving path uses it (MLflow, which needs it, is
+    not imported when serving). An import hook makes ``import pyarrow`` raise ImportError,
+    which pandas, scikit-learn and LightGBM treat as "not installed" (a ``None`` entry in
+    ``sys.modules`` would not do: scikit-learn looks pyarrow up there). Only for the
+    ``misdirect serve`` processes; ``MISDIRECT_SERVE_PYARROW=1`` turns it off."""
+    if "pyarrow" in sys.modules or os.environ.get("MISDIRECT_SERVE_PYARROW") == "1":
+        return
+    if not any(isinstance(f, _NoPyarrow) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoPyarrow())
+
+
+class _NoPyarrow(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if fullname == "pyarrow" or fullname.startswith("pyarrow."):
+            raise ImportError("pyarrow is not loaded by the service", name=fullname)
+        return None
 
 
 def serve(host: str, port: int, workers: int, settings: Settings) -> None:
@@ -51,6 +74,9 @@ def serve(host: str, port: int, workers: int, settings: Settings) -> None:
     # libraries load (they read these once).
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    skip_pyarrow()
+    # spaCy's French tokenizer pattern: compiled once per machine, then read from disk.
+    regexcache.install()
     import uvicorn
 
     limit_malloc_arenas()

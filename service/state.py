@@ -120,6 +120,31 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+_trimmer_pid: int | None = None
+
+
+def start_memory_trimmer(period_s: float = 5.0) -> None:
+    """Every ``period_s``, hand the heap's free pages back to the OS (``malloc_trim``, no
+    ``gc``). spaCy and numpy free large temporaries at every check; glibc keeps them and
+    a busy worker's RSS creeps up by ~30-40 MB. The call runs without the GIL (ctypes) and
+    costs a few ms per period. One thread per process (started after the fork)."""
+    global _trimmer_pid
+    if _trimmer_pid == os.getpid():
+        return
+    _trimmer_pid = os.getpid()
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return
+
+    def loop() -> None:
+        while True:
+            time.sleep(period_s)
+            trim(0)
+
+    threading.Thread(target=loop, name="malloc-trim", daemon=True).start()
+
+
 def limit_malloc_arenas(arenas: int = 2) -> None:
     """glibc gives each thread its own malloc arena (up to 8 per core); with a thread pool that
     fragments memory and grows RSS. Two arenas are plenty for one GIL-bound worker."""

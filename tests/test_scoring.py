@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from model.schemas import CheckRequest
@@ -121,3 +122,61 @@ def test_english_reasons(small_bundle: Path, settings, small_world: Path, tmp_pa
 def test_bad_address_raises_value_error(scorer) -> None:
     with pytest.raises(ValueError, match="not an e-mail address"):
         scorer.check(CheckRequest(sender="a@b.fr", to=["nope"]))
+
+
+def test_fast_risk_path_equals_predict_proba(scorer, small_world: Path) -> None:
+    """The direct booster + calibrator path gives predict_proba's risks on every case row."""
+    from model.features import light_analysis, message_context, message_features
+
+    predictor = scorer._predictor
+    assert predictor.fast is not None  # the small bundle has the usual shape: fast path used
+    rows = []
+    for line in requests(small_world, 400):
+        message = CheckRequest.model_validate_json(line).to_message("t")
+        ctx = message_context(message, scorer.profiles, light_analysis(message))
+        matrix, _ = message_features(ctx, scorer.profiles)
+        rows.append(matrix)
+    matrix = np.vstack(rows)
+    assert len(matrix) >= 300
+    fast, reference = predictor.risks(matrix), predictor.reference(matrix)
+    assert fast.shape == reference.shape
+    np.testing.assert_allclose(fast, reference, rtol=0, atol=1e-12)
+    # Random rows too (other branches of the trees), and one row at a time.
+    rng = np.random.default_rng(0)
+    noisy = (matrix[rng.integers(0, len(matrix), 200)]
+             * rng.uniform(0.5, 1.5, (200, matrix.shape[1]))).astype(matrix.dtype)
+    np.testing.assert_allclose(predictor.risks(noisy), predictor.reference(noisy), rtol=0, atol=1e-12)
+    for row in matrix[:20]:
+        assert predictor.risks(row[None, :])[0] == pytest.approx(predictor.reference(row[None, :])[0],
+                                                                 abs=1e-12)
+    assert predictor.risks(matrix[:0]).shape == (0,)
+
+
+def test_check_same_with_and_without_fast_risks(scorer, small_world: Path) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    cases = [CheckRequest.model_validate_json(line) for line in requests(small_world, 60)]
+    fast = [scorer.check(r, check_id="c", now=now) for r in cases]
+    saved, scorer._predictor.fast = scorer._predictor.fast, None
+    try:
+        reference = [scorer.check(r, check_id="c", now=now) for r in cases]
+    finally:
+        scorer._predictor.fast = saved
+    for a, b in zip(fast, reference, strict=True):
+        assert a.model_dump(exclude={"elapsed_ms"}) == b.model_dump(exclude={"elapsed_ms"})
+
+
+def test_topic_transform_equals_truncated_svd_transform(scorer, small_world: Path) -> None:
+    """TopicModel.transform's contiguous-components product gives TruncatedSVD's floats."""
+    topics = scorer.bundle.topics
+    texts = [CheckRequest.model_validate_json(line).body for line in requests(small_world, 150)]
+
+    def reference(batch: list[str]) -> np.ndarray:
+        v = topics.svd.transform(topics.tfidf.transform(topics.hasher.transform(batch))).astype(np.float32)
+        norms = np.linalg.norm(v, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return v / norms
+
+    assert np.array_equal(topics.transform(texts), reference(texts))
+    assert all(np.array_equal(topics.transform([t]), reference([t])) for t in texts[:40])

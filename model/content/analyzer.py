@@ -103,16 +103,10 @@ class ContentAnalyzer:
         with self._lock:
             if self._loaded:
                 return self
-            import spacy
-
             if self._nlp is None:
-                self._nlp = spacy.load(self.settings.spacy_model, exclude=list(_UNUSED_COMPONENTS))
+                self._nlp = shared_pipeline(self.settings.spacy_model)
             nlp = self._nlp
-            # After the statistical NER: titles and greetings overwrite its entities
-            # ("Bonjour Sophie" is MISC for it), first-name rules only fill its gaps.
-            if PERSON_RULES not in nlp.pipe_names:
-                register_person_rules()
-                nlp.add_pipe(PERSON_RULES)
+            _add_person_rules(nlp)
             # A caller's full pipeline keeps its components; we just do not run them.
             self._disable = [n for n in nlp.pipe_names if n in _UNUSED_COMPONENTS]
             self._loaded = True
@@ -137,10 +131,13 @@ class ContentAnalyzer:
         """Analyse a bare text with no addresses to link (benchmarks, notebooks)."""
         return self._analyze_segments([(source, text)])
 
-    def person_spans(self, doc: Doc) -> list[NameSpan]:
-        """Clean person spans of a processed doc (used by the NER benchmark)."""
+    def person_spans(self, doc: Doc, text: str | None = None) -> list[NameSpan]:
+        """Clean person spans of a processed doc (used by the NER benchmark). ``text``: the
+        string the doc was made from, if the caller has it (spaCy's tokenizer keeps it
+        exactly; ``doc.text`` rebuilds it from every token at each access)."""
         spans: list[NameSpan] = []
-        text = doc.text  # built from the tokens at each access: once only
+        if text is None or (len(doc) and doc[-1].idx + len(doc[-1].text_with_ws) != len(text)):
+            text = doc.text
         for start, end, label in _expanded_entities(doc):
             spans.extend(clean_entity(text, start, end, label))
         return spans
@@ -192,8 +189,8 @@ class ContentAnalyzer:
         candidates = candidate_addresses(prepared.message)
         persons: dict[tuple[str, PersonRole, TextSource], Person] = {}
         names: dict[str, None] = {}
-        found = self.person_spans(doc)
         ner_chars = min(len(text), self.max_ner_chars)
+        found = self.person_spans(doc, text[:ner_chars])  # the doc's text (see analyze)
         # Names alone on greeting and signature lines that the NER missed ("Sophie").
         for lay in layouts.values():
             for region in (lay.greeting, lay.signature):
@@ -231,6 +228,37 @@ class ContentAnalyzer:
             attachments=prepared.attachments,
             text=text,
         )
+
+
+_SHARED: dict[str, spacy.Language] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_pipeline(model: str) -> spacy.Language:
+    """The process's French pipeline (NER + person rules), loaded once and reused by every
+    analyzer: a reload then costs no spaCy load, and the workers forked by ``misdirect serve``
+    inherit the one their parent loaded. The pipeline holds no per-message state (spaCy
+    components are safe to call from several threads), so sharing it changes no result."""
+    nlp = _SHARED.get(model)
+    if nlp is not None:
+        return nlp
+    with _SHARED_LOCK:
+        nlp = _SHARED.get(model)
+        if nlp is None:
+            import spacy
+
+            nlp = spacy.load(model, exclude=list(_UNUSED_COMPONENTS))
+            _add_person_rules(nlp)
+            _SHARED[model] = nlp
+    return nlp
+
+
+def _add_person_rules(nlp: spacy.Language) -> None:
+    # After the statistical NER: titles and greetings overwrite its entities
+    # ("Bonjour Sophie" is MISC for it), first-name rules only fill its gaps.
+    if PERSON_RULES not in nlp.pipe_names:
+        register_person_rules()
+        nlp.add_pipe(PERSON_RULES)
 
 
 def _is_caps_surname(token) -> bool:

@@ -65,10 +65,26 @@ class TopicModel:
         if self.svd is None:
             raise RuntimeError("TopicModel is not fitted")
         weighted = self.tfidf.transform(self.hasher.transform(list(texts)))
-        vectors = self.svd.transform(weighted).astype(np.float32)
+        # What TruncatedSVD.transform computes (X @ components_.T), with the transposed
+        # components kept C-contiguous: scipy would copy the 8 MB Fortran view at every call
+        # (1.6 ms of a 2-ms transform). Same products in the same order: the same floats.
+        vectors = (weighted @ self._components_t()).astype(np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return vectors / norms
+
+    def _components_t(self) -> np.ndarray:
+        assert self.svd is not None
+        cached = self.__dict__.get("_components_t_cache")
+        if cached is None or cached[0] is not self.svd.components_:
+            cached = (self.svd.components_, np.ascontiguousarray(self.svd.components_.T))
+            self.__dict__["_components_t_cache"] = cached
+        return cached[1]
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_components_t_cache", None)  # derived: not written into the bundle
+        return state
 
     def vector(self, text: str) -> np.ndarray:
         return self.transform([text])[0]

@@ -49,18 +49,19 @@ def check_attachments(req: CheckRequest, settings: Settings) -> None:
             )
 
 
+def parse_address(value: object, where: str) -> str:
+    """One normalised address (string or ``{"address", "name"}``); 422 naming the field."""
+    raw = value.model_dump() if hasattr(value, "model_dump") else value
+    addr = Address.parse(raw)  # type: ignore[arg-type]
+    if addr is None:
+        raise ApiError(422, "bad_address", field=where)
+    return addr.address
+
+
 def parse_addresses(req: CheckRequest) -> tuple[str, list[str]]:
     """Normalised sender and recipient addresses; 422 naming the field when one is invalid."""
-
-    def one(value: object, where: str) -> str:
-        raw = value.model_dump() if hasattr(value, "model_dump") else value
-        addr = Address.parse(raw)  # type: ignore[arg-type]
-        if addr is None:
-            raise ApiError(422, "bad_address", field=where)
-        return addr.address
-
-    sender = one(req.sender, "sender")
-    rcpts = [one(v, f) for f in ("to", "cc", "bcc") for v in getattr(req, f)]
+    sender = parse_address(req.sender, "sender")
+    rcpts = [parse_address(v, f) for f in ("to", "cc", "bcc") for v in getattr(req, f)]
     return sender, rcpts
 
 

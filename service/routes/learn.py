@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from model.mail import Address
 from model.schemas import FeedbackRequest, SentRequest
 from service.deps import ClientDep, LoadedDep, MetricsDep, SettingsDep, StoreDep
 from service.errors import ApiError
 from service.logs import logger
 from service.models import FeedbackResponse, SentResponse
-from service.routes.check import ERROR_RESPONSES, check_attachments, parse_addresses
+from service.routes.check import (
+    ERROR_RESPONSES,
+    check_attachments,
+    parse_address,
+    parse_addresses,
+)
 
 router = APIRouter(prefix="/v1", tags=["learning"])
-
-
-def _address(value: object, where: str) -> str:
-    raw = value.model_dump() if hasattr(value, "model_dump") else value
-    addr = Address.parse(raw)  # type: ignore[arg-type]
-    if addr is None:
-        raise ApiError(422, "bad_address", field=where)
-    return addr.address
 
 
 @router.post("/sent", response_model=SentResponse, status_code=202, responses=ERROR_RESPONSES)
@@ -59,10 +55,10 @@ def feedback(
     """What the user did after a warning: ``sent_anyway`` (recipient), ``changed_recipient``
     (recipient → replaced_by) or ``cancelled``. Only addresses, the action and times are kept;
     ``sent_anyway`` lowers the warning for that sender → recipient pair next time."""
-    sender = _address(body.sender, "sender")
-    recipient = _address(body.recipient, "recipient") if body.recipient is not None else None
+    sender = parse_address(body.sender, "sender")
+    recipient = parse_address(body.recipient, "recipient") if body.recipient is not None else None
     replaced_by = (
-        _address(body.replaced_by, "replaced_by") if body.replaced_by is not None else None
+        parse_address(body.replaced_by, "replaced_by") if body.replaced_by is not None else None
     )
     if body.action in ("sent_anyway", "changed_recipient") and recipient is None:
         raise ApiError(422, "feedback_recipient")

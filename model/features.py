@@ -110,14 +110,37 @@ def _log(x: float) -> float:
 _TITLE_BEFORE = re.compile(r"\b(?:M\.|Mme|Mlle|Madame|Monsieur|Mr|Mrs|Ms)\s+([A-ZÀ-Ý][\w'\-]+)")
 
 
-def _gazetteer_persons(text: str, profiles: HistoryProfiles,
-                       sender: str) -> list[tuple[str | None, str | None, str, str | None]]:
-    """Known people named in the text (surname and first name both present, or a title and
-    the surname), leaving out the sender's own organisation: colleagues are not third parties."""
+_NAME_WORD = re.compile(r"[A-ZÀ-Ý][A-ZÀ-Ýa-zà-ÿ'\-]+")
+
+
+def _adjacent_names(text: str) -> set[tuple[str, str]]:
+    """Folded pairs of capitalised words that follow each other ("Julie Blin", "BLIN Julie"):
+    a first name and a surname count as one person only when written side by side, not when
+    "Dr Chauvet" and a signature "Véronique Tanguy" happen to share a message."""
+    pairs: set[tuple[str, str]] = set()
+    prev_end, prev = -10, ""
+    for m in _NAME_WORD.finditer(text[:4000]):
+        word = fold(m.group(0))
+        gap = text[prev_end:m.start()]
+        if prev and gap.strip(" \t") == "":
+            pairs.add((prev, word))
+            pairs.add((word, prev))
+        prev_end, prev = m.end(), word
+    return pairs
+
+
+def _gazetteer_persons(text: str, profiles: HistoryProfiles, sender: str,
+                       sender_name: str | None = None
+                       ) -> list[tuple[str | None, str | None, str, str | None]]:
+    """Known people named in the text (first name and surname side by side, or a title and
+    the surname), leaving out the sender's own organisation: colleagues are not third parties,
+    and neither is someone who merely bears a colleague's or the sender's name (a signature)."""
     index = profiles.name_index()
     if not index:
         return []
     tokens = capitalised_tokens(text)
+    adjacent = _adjacent_names(text)
+    own_names = {first_last(sender_name or profiles.name_of(sender) or None, None)} if sender else set()
     titled = {fold(m.group(1)) for m in _TITLE_BEFORE.finditer(text[:4000])}
     own_org = org_key(sender) if sender else None
     found: list[tuple[str | None, str | None, str, str | None]] = []
@@ -125,10 +148,13 @@ def _gazetteer_persons(text: str, profiles: HistoryProfiles,
     for last in sorted(tokens & index.keys()):
         people = index[last]
         colleague = bool(own_org) and any(org_key(a) == own_org for _, _, a in people)
+        colleague_firsts = {f for f, _, a in people if own_org and org_key(a) == own_org}
         for first, display, address in people:
             if own_org and org_key(address) == own_org:
                 continue  # a colleague ("Dr Maurin", a signature) is not a third party
-            strong = bool(first and first in tokens)
+            strong = bool(first and first in tokens and (first, last) in adjacent)
+            if strong and (first in colleague_firsts or (first, last) in own_names):
+                continue  # the colleague's or sender's own name (a signature), not this namesake
             # A bare "Mme Lemaire" is ambiguous when a colleague bears the name.
             if strong or (last in titled and not colleague):
                 key = f"{first if strong else None} {last}"
@@ -198,7 +224,9 @@ def message_context(
     text = f"{message.subject}\n{message.body}"
     person_addresses: list[str | None] = [None] * len(persons)
     known = {(f, la) for f, la, _ in persons}
-    for first, last, display, address in _gazetteer_persons(text, profiles, sender):
+    sender_name = message.sender.name if message.sender else None
+    for first, last, display, address in _gazetteer_persons(text, profiles, sender,
+                                                            sender_name):
         if (first, last) not in known and (None, last) not in known:
             persons.append((first, last, display))
             person_addresses.append(address)
@@ -219,10 +247,12 @@ def message_context(
 def _person_is(first: str | None, last: str | None, display: str | None, address: str) -> bool:
     local_tokens = name_tokens(None, address)
     tokens = set(name_tokens(display, address)) | set(local_tokens)
-    compact = "".join(local_tokens)
-    if last and (last in tokens or (len(last) >= 4 and compact.endswith(last)
-                                    and len(compact) - len(last) <= 2)):
-        return first is None or first in tokens or compact.startswith(first[:1])
+    # Glued local parts: "celineblanchard", "descampsm", "paulbodin10" (digits dropped).
+    compact = re.sub(r"\d+", "", "".join(local_tokens))
+    glued = last is not None and len(last) >= 4 and (compact.endswith(last)
+                                                     or compact.startswith(last))
+    if last and (last in tokens or glued):
+        return first is None or first in tokens or first in compact or compact.startswith(first[:1])
     return False
 
 
@@ -425,7 +455,8 @@ def recipient_features(
     greet_other = 0.0
     if ctx.greeting:
         ev.greeting = ctx.greeting
-        greet = 1.0 if name_matches(ctx.greeting, name, address) else -1.0
+        greet = 1.0 if (name_matches(ctx.greeting, name, address)
+                        or _person_is(None, ctx.greeting.split()[-1], name, address)) else -1.0
         greet_other = float(any(name_matches(ctx.greeting, ctx.names.get(o), o) for o in others))
     ev.greeting_state = int(greet)
     f["greeting"] = greet

@@ -19,6 +19,7 @@ import contextlib
 import importlib.abc
 import os
 import signal
+import socket
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -67,6 +68,17 @@ class _NoPyarrow(importlib.abc.MetaPathFinder):
         return None
 
 
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A listening socket of this worker's own on host:port (``SO_REUSEPORT``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
 def serve(host: str, port: int, workers: int, settings: Settings) -> None:
     """Serve ``service.app:create_app`` on host:port with ``workers`` processes."""
     # One compute thread per worker: the workers already fill the cores, and OpenMP (LightGBM)
@@ -90,7 +102,11 @@ def serve(host: str, port: int, workers: int, settings: Settings) -> None:
         return
 
     warm_s = warm_parent(settings)
-    sock = config.bind_socket()
+    # With one shared listening socket, the worker that wakes first accepts a whole burst of
+    # keep-alive connections and serves them alone (c=8 ran on one core). With SO_REUSEPORT
+    # each worker listens on its own socket and the kernel spreads new connections over them.
+    reuse_port = hasattr(socket, "SO_REUSEPORT")
+    sock = None if reuse_port else config.bind_socket()
     logger.info("parent warmed", extra={"warm_seconds": round(warm_s, 2), "workers": workers})
     children: set[int] = set()
     stopping = False
@@ -102,7 +118,8 @@ def serve(host: str, port: int, workers: int, settings: Settings) -> None:
                 signal.signal(sig, signal.SIG_DFL)
             code = 0
             try:
-                uvicorn.Server(config).run(sockets=[sock])
+                own = sock if sock is not None else reuse_port_socket(host, port)
+                uvicorn.Server(config).run(sockets=[own])
             except BaseException:  # pragma: no cover - logged, then the parent replaces us
                 logger.exception("worker crashed")
                 code = 1
@@ -132,4 +149,5 @@ def serve(host: str, port: int, workers: int, settings: Settings) -> None:
             logger.error("worker exited; starting another", extra={"pid": pid, "status": status})
             time.sleep(0.5)
             spawn()
-    sock.close()
+    if sock is not None:
+        sock.close()

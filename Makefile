@@ -8,6 +8,7 @@ MODEL ?= models/current
 SEED ?= 42
 SIZE ?= default
 ENRON ?= ../shared/data/enron
+FRNER ?= ../shared/data/fr-ner
 # Debian keeps initdb/pg_ctl off PATH; the history-store tests start a throw-away PostgreSQL.
 PG_BIN := $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
 
@@ -49,8 +50,13 @@ lint: install ## ruff check
 sample: install ## Regenerate the committed sample in data/synthetic/
 	$(BIN)/misdirect generate --out data/synthetic --seed 7 --size small
 
-bench: install ## Run the benchmarks (ENRON=path to the Enron mboxes)
-	$(BIN)/python bench/ingest.py $(ENRON)
+bench: install ## All benchmarks into bench/results/ (ENRON=…/enron FRNER=…/fr-ner; needs $(MODEL), ~20 min)
+	$(BIN)/python bench/ingest.py $(ENRON)/lay-k.mbox $(ENRON)/skilling-j.mbox
+	$(BIN)/python bench/ner.py --wikineural $(FRNER)/wikineural-fr-test.conllu --europeana $(FRNER)/europeana-fr-bnf.bio --synthetic 400
+	$(BIN)/python bench/content.py
+	$(BIN)/python bench/detect.py --synthetic var/bench-world --generate --enron $(ENRON)/lay-k.mbox $(ENRON)/skilling-j.mbox
+	$(BIN)/python bench/latency.py --model $(MODEL) --workers 2
+	$(BIN)/python bench/plots.py
 
 retrain: install ## Retrain from $(WORLD)/history.mbox + feedback; champion gate; deploy to $(MODEL); reload (SERVICE_URL=…)
 	$(BIN)/misdirect retrain --history $(WORLD)/history.mbox --deploy $(MODEL) $(if $(SERVICE_URL),--service-url $(SERVICE_URL),)

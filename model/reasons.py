@@ -92,6 +92,21 @@ DISTANCE_WORDS = {
 HOMONYM_WORDS = {"fr": {1: "prénom", 2: "nom"}, "en": {1: "first name", 2: "last name"}}
 
 
+# How each kind of sensitive data is named in a reason (the response's keys stay as in SPEC §4).
+SENSITIVE_LABELS: dict[str, dict[str, str]] = {
+    "NIR": {"fr": "NIR", "en": "social-security numbers"},
+    "IBAN": {"fr": "IBAN", "en": "IBANs"},
+    "BIRTH_DATE": {"fr": "dates de naissance", "en": "birth dates"},
+    "HEALTH": {"fr": "données de santé", "en": "health data"},
+}
+
+
+def sensitive_label(kind: str, language: str = "fr") -> str:
+    """The words for a kind of sensitive data (``BIRTH_DATE`` → "dates de naissance")."""
+    table = SENSITIVE_LABELS.get(kind)
+    return (table.get(language) or table["fr"]) if table else kind
+
+
 def reason_text(code: str, language: str = "fr", **values: object) -> str:
     """The message of a reason code in ``language`` (French by default)."""
     table = REASONS[code]

@@ -28,7 +28,13 @@ from model.history.names import first_last, fold, name_matches
 from model.history.profiles import HistoryProfiles
 from model.history.store import HistoryStore
 from model.mail import Message
-from model.reasons import DISTANCE_WORDS, HOMONYM_WORDS, advice_text, reason_text
+from model.reasons import (
+    DISTANCE_WORDS,
+    HOMONYM_WORDS,
+    advice_text,
+    reason_text,
+    sensitive_label,
+)
 from model.schemas import CheckRequest, CheckResponse, Reason, RecipientVerdict
 from model.settings import Settings, get_settings
 
@@ -265,8 +271,9 @@ class Scorer:
         if third and private and not ev.about_recipient:
             add(0.8, "third_party_data", name=third[0])
         if has_sensitive and private:
-            what = ", ".join(k for k in ("NIR", "IBAN", "BIRTH_DATE", "HEALTH") if sensitive.get(k))
-            add(0.75, "sensitive_to_private", what=what or "santé")
+            what = ", ".join(sensitive_label(k, lang) for k in ("NIR", "IBAN", "BIRTH_DATE", "HEALTH")
+                             if sensitive.get(k))
+            add(0.75, "sensitive_to_private", what=what or sensitive_label("HEALTH", lang))
         if ev.sent == 0 and ev.received == 0:
             if not ev.domain_known:
                 add(0.72, "new_domain", domain=ev.address.rsplit("@", 1)[1])

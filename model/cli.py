@@ -167,5 +167,20 @@ def retrain(
     stdout.print_json(data=summary)
 
 
+def main() -> None:
+    """Entry point of the ``misdirect`` script: expected failures (a missing file, a bad bundle,
+    unreadable input) end with one clear line and exit code 2 instead of a traceback.
+    ``MISDIRECT_DEBUG=1`` shows the traceback."""
+    import os
+
+    try:
+        app()
+    except (FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as exc:
+        if os.environ.get("MISDIRECT_DEBUG") == "1":
+            raise
+        console.print(f"[bold red]Erreur :[/bold red] {exc}", highlight=False)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import os
+
+from model.synthetic.attachments import assemble_pdf
 
 
 def make_pdf(pages: list[list[str]], padding: int = 0) -> bytes:
@@ -30,18 +31,7 @@ def make_pdf(pages: list[list[str]], padding: int = 0) -> bytes:
     if padding:
         blob = os.urandom(padding)
         objects.append(b"<< /Length %d >>\nstream\n" % len(blob) + blob + b"\nendstream")
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for off in offsets:
-        out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
+    return assemble_pdf(objects)
 
 
 def make_flate_bomb_pdf(inflated_bytes: int) -> bytes:
@@ -56,13 +46,4 @@ def make_flate_bomb_pdf(inflated_bytes: int) -> bytes:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream",
     ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets))
-    out.write(b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
+    return assemble_pdf(objects)

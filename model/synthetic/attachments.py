@@ -44,6 +44,13 @@ def pdf_bytes(lines: Sequence[str], title: str = "") -> bytes:
                        f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode())
         objects.append(b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n"
                        + bytes(content) + b"endstream")
+    info = f" /Info << /Title ({title}) >>" if title and title.isascii() else ""
+    return assemble_pdf(objects, trailer_extra=info)
+
+
+def assemble_pdf(objects: Sequence[bytes], trailer_extra: str = "") -> bytes:
+    """A PDF 1.4 file of ``objects`` (numbered from 1, the first one the catalog) with its
+    cross-reference table and trailer."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for num, obj in enumerate(objects, start=1):
@@ -53,8 +60,7 @@ def pdf_bytes(lines: Sequence[str], title: str = "") -> bytes:
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     for off in offsets:
         out += f"{off:010d} 00000 n \n".encode()
-    info = f" /Info << /Title ({title}) >>" if title and title.isascii() else ""
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\n"
+    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{trailer_extra} >>\n"
             f"startxref\n{xref}\n%%EOF\n").encode()
     return bytes(out)
 

@@ -136,15 +136,12 @@ class Scorer:
                 store.save(profiles, snapshot_id=snapshot_id)
         else:
             profiles = bundle.load_profiles()
-        analyzer = None
-        try:
-            from model.content import ContentAnalyzer
+        from model.content import ContentAnalyzer
 
-            analyzer = ContentAnalyzer(settings)
-            if hasattr(analyzer, "load"):
-                analyzer.load()
-        except Exception:  # pragma: no cover - content analysis unavailable: counts only
-            analyzer = None
+        # No silent fallback: without the French pipeline the answers would lose the names and
+        # the sensitive counts, so a failure to load it fails the load (the service stays not
+        # ready and logs why).
+        analyzer = ContentAnalyzer(settings).load()
         return cls(bundle, settings, profiles, store, analyzer)
 
     def close(self) -> None:

@@ -162,18 +162,12 @@ describe("add-in end to end (service + Chromium)", { skip: ENABLED ? false : "se
     // The seed case: several patients' NIR to a patient one letter away from a colleague.
     const cases = await readJsonl(path.join(world, "cases.jsonl"));
     const labels = await readJsonl(path.join(world, "labels.jsonl"));
-    // The add-in is under test here, not the model: when the model lets the seed case through,
-    // say so and use the first S1 case it does stop (the figure is printed either way).
-    const s1 = labels.map((l, i) => i).filter((i) => labels[i].scenario === "S1");
-    assert.ok(s1.length, "no S1 case in the synthetic world");
-    s1.sort((a, b) => (labels[b].kind === "seed") - (labels[a].kind === "seed"));
-    for (const i of s1) {
-      const r = await check(cases[i]);
-      if (labels[i].kind === "seed") console.log(`seed case ${labels[i].case_id}: service verdict ${r.verdict}, risk ${r.risk}`);
-      if (r.verdict !== "send") { seedCase = cases[i]; seedLabel = labels[i]; break; }
-    }
-    assert.ok(seedCase, "the service let every S1 case through");
-    if (seedLabel.kind !== "seed") console.log(`WARNING: the model lets the seed case through; using ${seedLabel.case_id} (${seedLabel.kind}) instead`);
+    // The seed case of the world (a patient one letter from a colleague, other patients' NIR):
+    // the service must block it, and the add-in must stop the send without a Send Anyway path.
+    const seedIndex = labels.findIndex((l) => l.kind === "seed");
+    assert.ok(seedIndex >= 0, "no seed case in the synthetic world");
+    seedCase = cases[seedIndex];
+    seedLabel = labels[seedIndex];
     // A normal message the model lets through (the first such legit case).
     for (let i = 0; i < labels.length && !normalCase; i++) {
       if (labels[i].scenario !== "legit") continue;
@@ -233,12 +227,9 @@ describe("add-in end to end (service + Chromium)", { skip: ENABLED ? false : "se
     assert.ok(completed.errorMessage.length <= 500);
     assert.match(completed.errorMessage, /misdirect|Motif|destinataire/);
     assert.match(completed.errorMessage, /[àéèêç]/, "French text");
-    if (direct.verdict === "block") {
-      assert.equal(completed.sendModeOverride, undefined, "a block has no Send Anyway");
-      assert.match(completed.errorMessage, /bloqué/);
-    } else {
-      assert.equal(completed.sendModeOverride, "promptUser");
-    }
+    assert.equal(direct.verdict, "block", "the service blocks the seed case");
+    assert.equal(completed.sendModeOverride, undefined, "a block has no Send Anyway");
+    assert.match(completed.errorMessage, /bloqué/);
     assert.ok(completed.cancelLabel.length <= 20);
     const sentAttachments = api.find((c) => c.path === "/v1/check").body.attachments.map((a) => a.filename);
     assert.deepEqual(sentAttachments, (seedCase.attachments || []).map((a) => a.filename), "small attachments go to the check");

@@ -404,6 +404,22 @@ class _Renderer:
         return "".join(self.parts)
 
 
+# Template fields whose word agrees with the person's sex: name -> (feminine, masculine).
+GENDERED: dict[str, tuple[str, str]] = {
+    "civ": ("Madame", "Monsieur"),
+    "civs": ("Mme", "M."),
+    "ne": ("née", "né"),
+    "e": ("e", ""),
+    "le": ("la", "le"),
+    "le_": ("l'", "l'"),
+    "il": ("elle", "il"),
+    "il_cap": ("Elle", "Il"),
+    "cher": ("Chère", "Cher"),
+    "cher2": ("chère", "cher"),
+    "confrere": ("consœur", "confrère"),
+}
+
+
 def person_field(p: Renderable, name: str, rng: random.Random) -> str:
     """One field of a person as it appears in French mail."""
     fem = p.sex == "F"
@@ -419,28 +435,9 @@ def person_field(p: Renderable, name: str, rng: random.Random) -> str:
         return p.last.upper()
     if name == "fullup":
         return f"{p.first} {p.last.upper()}"
-    if name == "civ":
-        return "Madame" if fem else "Monsieur"
-    if name == "civs":
-        return "Mme" if fem else "M."
-    if name == "ne":
-        return "née" if fem else "né"
-    if name == "e":
-        return "e" if fem else ""
-    if name == "le":
-        return "la" if fem else "le"
-    if name == "le_":
-        return "l'"
-    if name == "il":
-        return "elle" if fem else "il"
-    if name == "il_cap":
-        return "Elle" if fem else "Il"
-    if name == "cher":
-        return "Chère" if fem else "Cher"
-    if name == "cher2":
-        return "chère" if fem else "cher"
-    if name == "confrere":
-        return "consœur" if fem else "confrère"
+    if name in GENDERED:
+        feminine, masculine = GENDERED[name]
+        return feminine if fem else masculine
     if name == "ddn":
         b = p.birth or date(1970, 1, 1)
         return f"{b.day:02d}/{b.month:02d}/{b.year}" if rng.random() < 0.8 else \

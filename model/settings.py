@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # Latency bounds (2-core machine): NER ~25 ms/KB, identifier detectors ~2 ms/KB.
     content_max_ner_chars: int = 20_000  # NER runs on this prefix of the analysed text
     content_max_text_chars: int = 300_000  # identifiers are searched in this much
+    # NER only on windows around the tokens that can be names (model/content/nerselect.py).
+    content_ner_select: bool = True
+    # Cache every chunk the tokenizer has seen, as spaCy means to (model/content/tokcache.py).
+    content_tokenizer_cache: bool = True
     attachment_max_pages: int = 50
     attachment_max_chars: int = 500_000
     attachment_timeout_s: float = 1.0

@@ -105,24 +105,45 @@ def token_class(text: str) -> str:
     return "E"
 
 
+# Class by token hash (the same in every vocab): reading the hashes as one array spares
+# creating a Python Token per token.
+_CLASS: dict[int, str] = {}
+
+
+def _class_of(strings, orth: int) -> str:
+    text = strings[orth]
+    cls = "E" if text.isspace() else token_class(text)
+    if len(_CLASS) < 500_000:
+        _CLASS[orth] = cls
+    return cls
+
+
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def add_person_entities(doc):
+def rule_matches(doc) -> tuple[str, list[tuple[int, int]]]:
+    """The token classes of ``doc`` (one letter per token) and the token spans of its strong
+    rule matches (a title or a greeting and a name, ``SURNAME First-name``)."""
+    from spacy.attrs import ORTH
+
+    strings = doc.vocab.strings
+    classes = "".join([_CLASS.get(o) or _class_of(strings, o) for o in doc.to_array(ORTH).tolist()])
+    strong = [(m.start(), m.end()) for m in STRONG_RE.finditer(classes)]
+    # Line breaks end names: a rule match must not run across one.
+    return classes, [s for s in strong if not _crosses_line(doc, *s)]
+
+
+def add_person_entities(doc, matches: tuple[str, list[tuple[int, int]]] | None = None):
     """Set PER entities from the rules: strong ones replace overlapping entities, weak
-    ones are added where the NER found nothing."""
+    ones are added where the NER found nothing. ``matches``: :func:`rule_matches` of the
+    doc, if the caller computed it already."""
     from spacy.tokens import Span
 
     if not len(doc):
         return doc
-    classes = "".join(
-        token_class(t.text) if not t.is_space else "E" for t in doc
-    )
+    classes, strong = matches if matches is not None else rule_matches(doc)
     ents = list(doc.ents)
-    strong = [(m.start(), m.end()) for m in STRONG_RE.finditer(classes)]
-    # Line breaks end names: a rule match must not run across one.
-    strong = [s for s in strong if not _crosses_line(doc, *s)]
     if strong:
         ents = [e for e in ents if not any(_overlaps((e.start, e.end), s) for s in strong)]
         ents += [Span(doc, s, e, label="PER") for s, e in strong]

@@ -54,6 +54,17 @@ def test_forked_workers(small_bundle, tmp_path: Path, repo_root: Path) -> None:
         req = {"sender": "c.martin@cds-havre.example", "to": ["s.lemaire@cds-havre.example"],
                "subject": "Rendez-vous", "body": "Bonjour Sophie, à demain."}
         assert httpx.post(url + "/v1/check", json=req, headers=headers, timeout=30).status_code == 200
+        # The parent deals connections to the workers in turn: 6 keep-alive connections opened
+        # one after the other are 3 + 3, and each stays with its worker.
+        clients = [httpx.Client(base_url=url, timeout=10) for _ in range(6)]
+        try:
+            first = [c.get("/readyz").json()["worker"] for c in clients]
+            again = [c.get("/readyz").json()["worker"] for c in clients]
+        finally:
+            for c in clients:
+                c.close()
+        assert sorted(first.count(p) for p in pids) == [3, 3], first
+        assert again == first
         os.kill(server.pid, signal.SIGHUP)  # every worker reloads in place
         deadline = time.time() + 90
         while time.time() < deadline:

@@ -116,7 +116,8 @@ def inject(sim, message, scenario: str, rng: random.Random):
     return Example(variant, labels, scenario, [wrong], intended)
 
 
-def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_history: int) -> dict:
+def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_history: int,
+          debug: Path | None = None) -> dict:
     from model.evaluate import compute_metrics
     from model.scoring import Scorer
     from model.settings import Settings
@@ -126,23 +127,26 @@ def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_hi
     t0 = time.perf_counter()
     messages, stats = load_history(paths)
     name = "+".join(p.stem for p in paths)
-    # As in Carvalho & Cohen: the mailbox's own senders' mail is the test. The split date is
-    # where the last ``test_fraction`` of their messages starts; everything before it (sent
-    # and received) is the history, nothing after it is seen in training.
-    counts: dict[str, int] = {}
-    for m in messages:
-        counts[m.sender.address] = counts.get(m.sender.address, 0) + 1
-    owners = {a for a, c in counts.items() if c >= min_history * 10}
-    owned = [m for m in messages if m.sender.address in owners]
-    split = owned[int(len(owned) * (1 - test_fraction))].date
-    past = [m for m in messages if m.date < split]
-    test = [m for m in owned if m.date >= split]
+    # Time split: the test period is the last ``test_fraction`` of the messages written by the
+    # mailbox's regular senders (at least 2 x ``min_history`` messages in the mailbox: the
+    # owner, their assistant, close colleagues); everything before it, sent and received, is
+    # the history, nothing after it is seen in training. Every test message whose sender has
+    # at least ``min_history`` messages in the history is scored, as is, and once per leak
+    # type with one recipient replaced (Carvalho & Cohen scored the owner's sent mail with one
+    # leak each: too few messages here to measure a 0.5 % false-alarm rate).
+    ordered = sorted(messages, key=lambda m: m.date)
+    total: dict[str, int] = {}
+    for m in ordered:
+        total[m.sender.address] = total.get(m.sender.address, 0) + 1
+    regular = [m for m in ordered if total[m.sender.address] >= 2 * min_history]
+    split = regular[int(len(regular) * (1 - test_fraction))].date
+    past = [m for m in ordered if m.date < split]
+    test = [m for m in ordered if m.date >= split]
     model_dir = work / f"enron-{name}"
     settings = Settings(history_url=f"sqlite:///{work}/h-{name}.db", mlflow_uri="none")
     summary = train_from_messages(past, model_dir, mlflow_uri="none", seed=seed, settings=settings)
     train_seconds = time.perf_counter() - t0
     scorer = Scorer.load(model_dir, settings)
-    scorer.analyzer = None  # English mail: the French NER has nothing to add to the features
     sent = {}
     for m in past:
         sent[m.sender.address] = sent.get(m.sender.address, 0) + 1
@@ -150,12 +154,14 @@ def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_hi
     rng = random.Random(seed)
     sim = Simulator(scorer.profiles, seed=seed + 7)
     risk, label, eid, scen, flagged = [], [], [], [], []
+    cases: list[dict] = []
+    as_sent: list[bool] = []  # rows of the messages as sent: each real recipient counted once
     for m in eligible:
         examples = [(m, {a: 0 for a in m.recipient_addresses()}, "legit")]
-        scenario = rng.choice(ENRON_SCENARIOS)
-        ex = inject(sim, m, scenario, rng)
-        if ex is not None:
-            examples.append((ex.message, ex.labels, scenario))
+        for scenario in ENRON_SCENARIOS:
+            ex = inject(sim, m, scenario, rng)
+            if ex is not None:
+                examples.append((ex.message, ex.labels, scenario))
         for msg, labels, scenario_name in examples:
             e = len(scen)
             response = scorer.check(to_request(msg))
@@ -165,11 +171,18 @@ def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_hi
                 risk.append(r.risk)
                 label.append(labels.get(r.address, 0))
                 eid.append(e)
+                as_sent.append(scenario_name == "legit")
             scen.append(scenario_name)
             flagged.append(response.verdict != "send")
+            if debug is not None:
+                cases.append({"scenario": scenario_name, "sender": msg.sender.address,
+                              "risk": response.risk, "wrong": [a for a, y in labels.items() if y],
+                              "recipients": [(r.address, r.risk) for r in response.recipients]})
     scorer.close()
+    if debug is not None:
+        debug.write_text(json.dumps(cases, indent=0))  # public Enron data, outside the repo
     metrics = compute_metrics(np.array(risk), np.array(label), np.array(eid), scen,
-                              np.array(flagged), 0.005)
+                              np.array(flagged), 0.005, negative_rows=np.array(as_sent))
     return {
         "mailbox": name,
         "messages": len(messages),
@@ -178,7 +191,7 @@ def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_hi
         "test_messages": len(test),
         "test_messages_scored": len(eligible),
         "test_period_from": split.isoformat(),
-        "test_senders": sorted(owners),
+        "test_senders": len({m.sender.address for m in eligible}),
         "min_sender_history": min_history,
         "train_seconds": round(train_seconds, 1),
         "in_training_evaluation": {k: v for k, v in summary["metrics"].items()
@@ -196,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--min-sender-history", type=int, default=5)
+    parser.add_argument("--debug-cases", type=Path, help="write every scored Enron case here")
     args = parser.parse_args(argv)
 
     result: dict = {"published": PUBLISHED, "command": " ".join(["bench/detect.py", *sys.argv[1:]])}
@@ -206,8 +220,11 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(_headline(result["synthetic"]["test_month"]), indent=1))
         if args.enron:
             sets = [[p] for p in args.enron] + ([args.enron] if len(args.enron) > 1 else [])
-            result["enron"] = [enron(ps, work, args.seed, args.test_fraction, args.min_sender_history)
-                               for ps in sets]
+            result["enron"] = [
+                enron(ps, work, args.seed, args.test_fraction, args.min_sender_history,
+                      args.debug_cases.with_suffix(f".{'+'.join(p.stem for p in ps)}.json")
+                      if args.debug_cases else None)
+                for ps in sets]
             for r in result["enron"]:
                 print(r["mailbox"], json.dumps(_headline(r["metrics"]), indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ same :class:`~model.scoring.Scorer` as the API.
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 import time
 from collections import defaultdict
@@ -33,6 +34,31 @@ def threshold_for_false_alarms(legit_message_risk: np.ndarray, target: float) ->
     return float(ordered[min(k, len(ordered) - 1)])
 
 
+def tail_threshold(legit_message_risk: np.ndarray, target: float, tail: float = 0.1,
+                   min_expected: float = 5.0) -> float:
+    """The product's warn threshold: the (1 - ``target``) quantile of legitimate message risks.
+
+    With enough messages (at least ``min_expected`` expected above it) it is the empirical
+    quantile of :func:`threshold_for_false_alarms`. A small history has too few: with 160
+    legitimate calibration messages the empirical 99.5 % quantile is the sample maximum, and
+    one odd message moves it by several points. Then the tail above the (1 - ``tail``) quantile
+    is fitted in logit space with an exponential (peaks over threshold: a generalised Pareto of
+    shape 0) and the quantile read from the fit, which uses the 10 % largest risks instead of
+    the largest one alone.
+    """
+    risk = np.asarray(legit_message_risk, dtype=float)
+    if len(risk) == 0 or len(risk) * target >= min_expected:
+        return threshold_for_false_alarms(risk, target)
+    clipped = np.clip(risk, 1e-6, 1 - 1e-6)
+    logit = np.log(clipped / (1 - clipped))
+    u = float(np.quantile(logit, 1 - tail))
+    excess = logit[logit > u] - u
+    if len(excess) < 3 or float(excess.mean()) <= 0:
+        return threshold_for_false_alarms(risk, target)
+    q = u + float(excess.mean()) * math.log(tail / target)
+    return float(1 / (1 + math.exp(-q)))
+
+
 def expected_calibration_error(risk: np.ndarray, label: np.ndarray, bins: int = 10) -> float:
     edges = np.linspace(0.0, 1.0, bins + 1)
     idx = np.clip(np.digitize(risk, edges[1:-1]), 0, bins - 1)
@@ -44,10 +70,14 @@ def expected_calibration_error(risk: np.ndarray, label: np.ndarray, bins: int = 
     return float(ece)
 
 
-def _recipient_detection(risk: np.ndarray, label: np.ndarray, target: float) -> float | None:
+def _recipient_detection(risk: np.ndarray, label: np.ndarray, target: float,
+                         negatives: np.ndarray | None = None) -> float | None:
     if not label.any() or label.all():
         return None
-    thr = threshold_for_false_alarms(risk[label == 0], target)
+    legit = label == 0 if negatives is None else (label == 0) & negatives
+    if not legit.any():
+        return None
+    thr = threshold_for_false_alarms(risk[legit], target)
     return float((risk[label == 1] > thr).mean())
 
 
@@ -58,12 +88,16 @@ def compute_metrics(
     scenarios: Sequence[str],
     flagged: np.ndarray | None = None,
     target: float = 0.005,
+    negative_rows: np.ndarray | None = None,
 ) -> dict:
     """Metrics from per-recipient rows.
 
     ``risk``, ``label``, ``example_id``: one entry per recipient row; ``scenarios[e]`` is the
     scenario of example ``e`` ("legit" or S1..S8); ``flagged[e]`` whether the product's verdict
-    for example ``e`` was warn or block.
+    for example ``e`` was warn or block. ``negative_rows``: which legitimate rows count as the
+    legitimate recipients of the recipient-level rate (default: all), so that a benchmark that
+    scores one message several times (once as sent, once per injected mistake) counts each
+    real recipient once.
     """
     risk = np.asarray(risk, dtype=float)
     label = np.asarray(label, dtype=int)
@@ -100,7 +134,8 @@ def compute_metrics(
         "top1": float(wrong_top[is_mis].mean()) if is_mis.any() else None,
         # Zilberman et al. count recipients: share of wrong recipients caught when 0.5% of
         # legitimate recipients are flagged.
-        "recipient_detection_at_target": _recipient_detection(risk, label, target),
+        "recipient_detection_at_target": _recipient_detection(
+            risk, label, target, None if negative_rows is None else np.asarray(negative_rows, bool)),
         "ece": expected_calibration_error(risk, label),
     }
     if flagged is not None:

@@ -21,9 +21,11 @@ from model.history.names import (
     capitalised_tokens,
     first_last,
     fold,
+    greeting_gender,
     greeting_name,
     name_matches,
     name_tokens,
+    recipient_gender,
 )
 from model.history.profiles import DAY, HistoryProfiles, SenderIndex, unit
 from model.mail import Message
@@ -45,13 +47,14 @@ FEATURE_NAMES: tuple[str, ...] = (
     "edit_distance", "edit_local_distance", "edit_neighbour_log_count", "edit_neighbour_topic_gap",
     "edit_scope",
     "prefix_len", "prefix_neighbour_log_count", "homonym", "homonym_neighbour_log_count",
+    "same_name_log_count",
     "neighbour_topic_gap",
     # kind
     "kind", "is_private", "log_sender_kind_count",
     # content
     "log_nir", "log_iban", "log_birth_date", "log_phone", "log_health",
     "health_score", "sensitive_private", "greeting", "greeting_other_recipient",
-    "about_recipient", "third_party_count", "third_party_private", "third_party_addressable",
+    "greeting_gender", "about_recipient", "third_party_count", "third_party_private", "third_party_addressable",
 )
 CATEGORICAL = ("kind",)
 NEVER_DAYS = 5000.0
@@ -71,6 +74,7 @@ class MessageContext:
     health_score: float
     persons: list[tuple[str | None, str | None, str]]  # (first, last, display) people named
     person_addresses: list[str | None] = field(default_factory=list)  # known address, if any
+    greeting_gender: str | None = None  # "F"/"M": the greeting addresses one woman / one man
 
 
 @dataclass(slots=True)
@@ -95,6 +99,7 @@ class Evidence:
     best_topic_contact: str | None = None
     greeting: str | None = None
     greeting_state: int = 0
+    greeting_gender: str | None = None  # the greeting's gender when the recipient's differs
     about_recipient: bool = False
     third_parties: list[str] = field(default_factory=list)
     corecipient_frac: float = 1.0
@@ -166,9 +171,12 @@ def _gazetteer_persons(text: str, profiles: HistoryProfiles, sender: str,
     return found
 
 
-def light_analysis(message: Message) -> ContentAnalysis:
+def light_analysis(message: Message, reuse: ContentAnalysis | None = None) -> ContentAnalysis:
     """Identifier and health-term counts without NER (what the features read, in training and
-    in serving alike, so both see the same distribution). Persons come from the gazetteer."""
+    in serving alike, so both see the same distribution). Persons come from the gazetteer.
+    ``reuse``: the full analysis of the same message (serving); when it read exactly this text,
+    its identifier spans are used instead of scanning again (same detectors, same string: the
+    same spans, so the same features)."""
     from model.content.detectors import detect_all, health_score
     from model.content.textutil import fold as cfold
 
@@ -181,7 +189,8 @@ def light_analysis(message: Message) -> ContentAnalysis:
     text = "\n\n".join(parts)
     values: dict[str, set[str]] = {}
     health_terms: list[str] = []
-    for span in detect_all(text):
+    spans = reuse.spans if reuse is not None and reuse.text == text else detect_all(text)
+    for span in spans:
         if span.kind == "HEALTH":
             health_terms.append(cfold(span.text).rstrip("sx"))
         elif span.kind != "PERSON":
@@ -241,6 +250,7 @@ def message_context(
         health_score=health,
         persons=persons,
         person_addresses=person_addresses,
+        greeting_gender=greeting_gender(message.body),
     )
 
 
@@ -342,6 +352,8 @@ def recipient_features(
     ddist = 0.0
     if org_domain_count == 0:
         known = [d for d, c in (odom or {}).items() if c >= 2]
+        if s:
+            known.append(s.rsplit("@", 1)[1])  # one's own domain: "compa.com" for compaq.com
         hit = process.extractOne(domain, known, scorer=Levenshtein.distance) if known else None
         ddist = float(min(hit[1], 9)) if hit else 9.0
         ev.domain_known = False
@@ -399,6 +411,15 @@ def recipient_features(
         edit_best, neighbours, scope = _edit_neighbour(org_index, address, domain, exclude)
         scope = 2 if edit_best else 0
         org_pos = org_index.pos
+    if s and sent == 0 and received == 0:
+        # A stranger one or two letters from the sender's own address: people copy themselves
+        # (cc, bcc), and a slip there sends the message out.
+        own = Levenshtein.distance(address, s)
+        if own <= 2 and (edit_best is None or own < edit_best[1]):
+            loc = Levenshtein.distance(address.split("@", 1)[0], s.split("@", 1)[0])
+            edit_best, scope = (s, own, max(sender_sent, 1)), 1
+            neighbours = {**neighbours, s: (own, loc, loc)}
+            org_pos = {}
     f["edit_scope"] = float(scope)
     if edit_best:
         f["edit_distance"] = float(edit_best[1])
@@ -415,6 +436,8 @@ def recipient_features(
     homonym = _homonym_neighbour(profiles, s, address, ctx.names.get(address), exclude)
     f["homonym"] = float(homonym[1]) if homonym else 0.0
     f["homonym_neighbour_log_count"] = _log(counts_of(homonym[0])) if homonym else 0.0
+    same_name = _same_name_contact(profiles, s, address, ctx.names.get(address), exclude)
+    f["same_name_log_count"] = _log(same_name[1]) if same_name else 0.0
 
     # The suggestion: the most plausible confusable contact, weighing history and topic fit.
     candidates: list[tuple[float, str, str, int]] = []
@@ -425,6 +448,9 @@ def recipient_features(
         candidates.append((counts_of(prefix_best[0]) * 0.5, prefix_best[0], "prefix", prefix_best[1]))
     if homonym:
         candidates.append((counts_of(homonym[0]) * 0.5, homonym[0], "homonym", homonym[1]))
+    if same_name:
+        # The name on this recipient is a contact's full name at another address.
+        candidates.append((same_name[1] * 1.0, same_name[0], "homonym", 3))
     if candidates:
         candidates.sort(key=lambda c: -(c[0] * (1.0 + max(0.0, cos_of(c[1]) - topic_pair))))
         _, ev.neighbour, ev.neighbour_why, ev.neighbour_distance = candidates[0]
@@ -461,11 +487,24 @@ def recipient_features(
     ev.greeting_state = int(greet)
     f["greeting"] = greet
     f["greeting_other_recipient"] = greet_other
+    gender = 0.0
+    if ctx.greeting_gender:
+        known = recipient_gender(name, address)
+        gender = 0.0 if known is None else (1.0 if known == ctx.greeting_gender else -1.0)
+    f["greeting_gender"] = gender
+    if gender < 0:
+        ev.greeting_gender = ctx.greeting_gender
     about = False
     third: list[str] = []
     addressable = 0
     recipients_set = {a for _, a in ctx.recipients}
+    greeted = ctx.greeting.split() if ctx.greeting else []
     for k, (first, last_name, display) in enumerate(ctx.persons):
+        if greeted and last_name in greeted and (first is None or first in greeted):
+            # The person greeted is the addressee ("Madame Bertin,"): the greeting features
+            # judge them; counting them as what the message is about would hide a third
+            # party named further down ("M. Riviere est en ALD") behind the greeting.
+            continue
         known_at = ctx.person_addresses[k] if k < len(ctx.person_addresses) else None
         if known_at == address or _person_is(first, last_name, name, address):
             about = True
@@ -480,7 +519,8 @@ def recipient_features(
     f["about_recipient"] = float(about)
     f["third_party_count"] = _log(len(third))
     f["third_party_private"] = float(bool(third) and private and not about)
-    f["third_party_addressable"] = float(addressable)
+    # Only towards a personal mailbox: a lab or a CPAM is written to about patients all day.
+    f["third_party_addressable"] = float(addressable) if private and not about else 0.0
     row = np.array([f[n] for n in FEATURE_NAMES], dtype=np.float32)
     return row, ev
 
@@ -508,6 +548,33 @@ def _prefix_neighbour(profiles: HistoryProfiles, s: str, address: str, name: str
             if best is None or (n, count) > (best[1], best[2]):
                 best = (cand, n, count)
     return (best[0], best[1]) if best else None
+
+
+def _same_name_contact(profiles: HistoryProfiles, s: str, address: str, name: str | None,
+                       exclude: set[str]) -> tuple[str, int] | None:
+    """A contact with the recipient's full display name (first and last) at another address of
+    the same domain, and how often the sender (else the organisation) wrote to it: an address
+    book entry with a wrong address, or a typo under the right name."""
+    if not name or len(name_tokens(name)) < 2:
+        return None
+    first, last = first_last(name, address)
+    if not first or not last:
+        return None
+    idx = profiles.sender_index(s)
+    domain = address.rsplit("@", 1)[1]
+    best: tuple[str, int] | None = None
+    for other_first, _, other in profiles.name_index().get(last, ()):
+        # Same domain only: one person's work and personal mailboxes, or two namesake
+        # patients at two webmails, are not a slip.
+        if other in exclude or other_first != first or other.rsplit("@", 1)[1] != domain:
+            continue
+        count = int(idx.counts[idx.pos[other]]) if other in idx.pos else 0
+        if count == 0:
+            org = profiles.org_pair(s, other)
+            count = org.count if org else 0
+        if count > 0 and (best is None or count > best[1]):
+            best = (other, count)
+    return best
 
 
 def _homonym_neighbour(profiles: HistoryProfiles, s: str, address: str, name: str | None,

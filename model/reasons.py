@@ -47,6 +47,10 @@ REASONS: dict[str, dict[str, str]] = {
         "fr": "Le message s'adresse à {name}, pas à ce destinataire",
         "en": "The message greets {name}, not this recipient",
     },
+    "greeting_gender": {
+        "fr": "Le message s'adresse à « {word} », mais ce destinataire semble être {who}",
+        "en": "The message greets “{word}”, but this recipient appears to be {who}",
+    },
     "third_party_data": {
         "fr": "Le message concerne {name}, pas ce destinataire",
         "en": "The message is about {name}, not this recipient",
@@ -89,7 +93,11 @@ DISTANCE_WORDS = {
     "fr": {1: "une lettre", 2: "deux lettres"},
     "en": {1: "one letter", 2: "two letters"},
 }
-HOMONYM_WORDS = {"fr": {1: "prénom", 2: "nom"}, "en": {1: "first name", 2: "last name"}}
+# Who the greeting's gender says the recipient is not: (greeting word, who the recipient is).
+GENDER_WORDS = {"fr": {"F": ("Madame", "un homme"), "M": ("Monsieur", "une femme")},
+                "en": {"F": ("Madam", "a man"), "M": ("Sir", "a woman")}}
+HOMONYM_WORDS = {"fr": {1: "prénom", 2: "nom", 3: "nom et prénom"},
+                 "en": {1: "first name", 2: "last name", 3: "full name"}}
 
 
 # How each kind of sensitive data is named in a reason (the response's keys stay as in SPEC §4).

@@ -31,6 +31,7 @@ from model.history.store import HistoryStore
 from model.mail import Message
 from model.reasons import (
     DISTANCE_WORDS,
+    GENDER_WORDS,
     HOMONYM_WORDS,
     advice_text,
     reason_text,
@@ -161,7 +162,7 @@ class Scorer:
         check_id = check_id or uuid.uuid4().hex
         message = request.to_message(check_id, now)
         full = self.analyzer.analyze(message)
-        light = light_analysis(message)
+        light = light_analysis(message, reuse=full)  # the analyzer's spans when same text
         with self._lock:
             ctx = message_context(message, self.profiles, light)
             matrix, evidence = message_features(ctx, self.profiles)
@@ -260,6 +261,9 @@ class Scorer:
                     ev.neighbour_distance, str(ev.neighbour_distance)))
         if ev.greeting and ev.greeting_state < 0 and ev.field == "to":
             add(0.85, "greeting_mismatch", name=_capitalised(ev.greeting))
+        elif ev.greeting_gender and ev.field == "to":
+            word, who = GENDER_WORDS[lang if lang in GENDER_WORDS else "fr"][ev.greeting_gender]
+            add(0.8, "greeting_gender", word=word, who=who)
         third = ev.third_parties or ([] if ev.about_recipient else
                                      [n for n in spacy_third if not _same_person(n, display, ev.address)])
         if third and private and not ev.about_recipient:

@@ -19,7 +19,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from model.history.kinds import is_private, org_key, recipient_kind
-from model.history.names import first_last, fold
+from model.history.names import first_last, first_name_gender, fold, recipient_gender
 from model.history.profiles import HistoryProfiles
 from model.mail import Address, Message, normalize_address
 
@@ -224,7 +224,13 @@ class Simulator:
         wrong = self.wrong_for(scenario, message, intended, batch_peers)
         if wrong is None:
             return None
-        new_addr = Address(wrong, self.profiles.name_of(wrong))
+        name = self.profiles.name_of(wrong)
+        if scenario == "S1" and self.rng.random() < 0.5:
+            # A wrong address saved under the right name (an autocomplete entry, a contact
+            # card): the display name is the intended person's.
+            name = next((a.name for _, a in message.recipients() if a.address == intended),
+                        None) or self.profiles.name_of(intended) or name
+        new_addr = Address(wrong, name)
         if scenario == "S8":
             if self.rng.random() < 0.6:
                 variant = replace(message, cc=[*message.cc, new_addr])
@@ -253,7 +259,12 @@ class Simulator:
         old = self.rng.choice(to_first)
         if not self.by_first or not self.by_last:
             return None
-        first = self.rng.choice(sorted(self.by_first))
+        # The newcomer has the old recipient's gender: the greeting ("Madame,") stays true.
+        gender = recipient_gender(old.name or self.profiles.name_of(old.address), old.address)
+        firsts = sorted(self.by_first)
+        if gender is not None:
+            firsts = [f for f in firsts if first_name_gender(f) == gender] or firsts
+        first = self.rng.choice(firsts)
         last = self.rng.choice(sorted(self.by_last))
         local_old, domain = old.address.split("@", 1)
         if is_private(recipient_kind(message.sender.address, old.address)):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.evaluate import compute_metrics, threshold_for_false_alarms
+from model.evaluate import compute_metrics, tail_threshold
 from model.features import FEATURE_NAMES, light_analysis, message_context, message_features
 from model.history.profiles import HistoryProfiles
 from model.history.topics import TopicModel, topic_text
@@ -134,6 +134,7 @@ def concat_rows(parts: Sequence[Rows]) -> Rows:
 MONOTONE: dict[str, int] = {
     "log_sent": -1, "log_received": -1, "never_contact": 1, "log_recency_weight": -1,
     "log_org_count": -1, "edit_distance": -1, "edit_neighbour_log_count": 1, "greeting": -1,
+    "greeting_gender": -1,
     "sensitive_private": 1, "third_party_private": 1, "third_party_addressable": 1,
     "about_recipient": -1, "corecipient_frac": -1,
 }
@@ -189,7 +190,7 @@ def thresholds(risk: np.ndarray, rows: Rows, target: float) -> dict[str, float]:
     message_risk = np.zeros(len(rows.scenarios))
     np.maximum.at(message_risk, rows.example_id, risk)
     legit = np.array([s == "legit" for s in rows.scenarios])
-    warn = threshold_for_false_alarms(message_risk[legit], target)
+    warn = tail_threshold(message_risk[legit], target)
     # Flag when risk >= warn: move just above the last legitimate risk we must not flag.
     warn = float(np.nextafter(warn, 1.0))
     return {"warn": warn, "block": max(warn, BLOCK_FLOOR)}

@@ -86,3 +86,32 @@ def test_content_consistency(profiles) -> None:
     assert about_other["third_party_private"] == 1
     assert about_other["log_nir"] > 0 and about_other["sensitive_private"] == 1
     assert about_other["is_private"] == 1
+
+
+def test_greeting_gender_against_the_recipient_first_name(profiles) -> None:
+    body = "{},\nvos résultats sont disponibles."
+    # "Madame" to Paul Durand: the mail-merge shift signature; "Monsieur" agrees; no gender, 0.
+    assert features_of(profiles, "paul.durand@free.fr", body.format("Bonjour Madame"))[
+        "greeting_gender"] == -1
+    assert features_of(profiles, "paul.durand@free.fr", body.format("Bonjour Monsieur"))[
+        "greeting_gender"] == 1
+    assert features_of(profiles, "paul.durand@free.fr", body.format("Madame, Monsieur"))[
+        "greeting_gender"] == 0
+    # The history's display name decides ("Sophie Lemaire"); an initial alone says nothing.
+    assert features_of(profiles, "s.lemaire@cds-havre.example", body.format("Bonjour Monsieur"))[
+        "greeting_gender"] == -1
+    assert features_of(profiles, "j.dupont@cds-havre.example", body.format("Bonjour Monsieur"))[
+        "greeting_gender"] == 0
+
+
+def test_the_person_greeted_does_not_hide_a_third_party(profiles) -> None:
+    # The greeting names the addressee; the patient named below is someone else: third-party
+    # data to a private address, not "a patient written to about themselves".
+    f = features_of(profiles, "paul.durand@free.fr",
+                    "Monsieur Durand,\nM. Sébastien Lemaire est en ALD depuis le 3 juin.",
+                    subject="Question dossier")
+    assert f["greeting"] == 1
+    assert f["about_recipient"] == 0 and f["third_party_private"] == 1
+    alone = features_of(profiles, "paul.durand@free.fr", "Monsieur Durand,\nvotre rendez-vous.",
+                        subject="Rendez-vous")
+    assert alone["third_party_private"] == 0 and alone["greeting"] == 1

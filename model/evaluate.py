@@ -154,6 +154,41 @@ def compute_metrics(
     return out
 
 
+def bootstrap_intervals(risk: np.ndarray, label: np.ndarray, example_id: np.ndarray,
+                        scenarios: Sequence[str], target: float = 0.005, n_boot: int = 500,
+                        seed: int = 0) -> dict[str, list[float]]:
+    """95 % bootstrap intervals (messages resampled with replacement, the 0.5 % threshold
+    recomputed each time) of the detection at ``target`` false alarms and of top-1, overall
+    and per scenario: with 26 misdirected messages a scenario, one case is 4 points."""
+    risk, label, example_id = np.asarray(risk, float), np.asarray(label, int), np.asarray(example_id)
+    n = len(scenarios)
+    message_risk = np.zeros(n)
+    np.maximum.at(message_risk, example_id, risk)
+    wrong_max = np.full(n, -np.inf)
+    legit_max = np.full(n, -np.inf)
+    np.maximum.at(wrong_max, example_id[label == 1], risk[label == 1])
+    np.maximum.at(legit_max, example_id[label == 0], risk[label == 0])
+    top = wrong_max > legit_max
+    scen = np.array(scenarios)
+    is_mis = scen != "legit"
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = defaultdict(list)
+    for _ in range(n_boot):
+        pick = rng.integers(0, n, n)
+        mis, legit = pick[is_mis[pick]], pick[~is_mis[pick]]
+        if not len(mis) or not len(legit):
+            continue
+        thr = threshold_for_false_alarms(message_risk[legit], target)
+        caught = message_risk[mis] > thr
+        draws["detection_at_target"].append(float(caught.mean()))
+        draws["top1"].append(float(top[mis].mean()))
+        for code in np.unique(scen[mis]):
+            here = scen[mis] == code
+            draws[f"{code}.detection_at_target"].append(float(caught[here].mean()))
+    return {k: [round(float(np.quantile(v, 0.025)), 4), round(float(np.quantile(v, 0.975)), 4)]
+            for k, v in sorted(draws.items())}
+
+
 @dataclass
 class ScoredCases:
     """Per-recipient rows and per-case results of scoring a labelled set of check requests."""
@@ -240,4 +275,6 @@ def evaluate_cases(model_dir: Path, cases: Path, labels: Path,
                    settings: Settings | None = None) -> dict:
     """Score ``cases`` (JSONL check requests) and compare with ``labels`` (SPEC §4 format)."""
     scored = score_cases(model_dir, cases, labels, settings)
-    return {**scored.metrics, "model_version": scored.model_version}
+    intervals = bootstrap_intervals(scored.risk, scored.label, scored.example_id, scored.scenarios,
+                                    scored.target)
+    return {**scored.metrics, "ci95": intervals, "model_version": scored.model_version}

@@ -69,3 +69,24 @@ def test_tail_threshold_is_the_empirical_quantile_with_enough_messages() -> None
     risk = np.random.default_rng(1).uniform(size=4000)
     assert tail_threshold(risk, 0.005) == threshold_for_false_alarms(risk, 0.005)
     assert tail_threshold(np.array([]), 0.005) == 0.5
+
+
+def test_bootstrap_intervals_contain_the_estimate_and_narrow_with_more_messages() -> None:
+    from model.evaluate import bootstrap_intervals
+
+    def world(n_legit: int, n_mis: int, seed: int):
+        rng = np.random.default_rng(seed)
+        risk = np.concatenate([rng.uniform(0, 0.8, n_legit), rng.uniform(0.5, 1.0, n_mis)])
+        label = np.concatenate([np.zeros(n_legit, int), np.ones(n_mis, int)])
+        scen = ["legit"] * n_legit + ["S1"] * n_mis
+        return risk, label, np.arange(n_legit + n_mis), scen
+
+    small, large = world(400, 40, 0), world(4000, 400, 0)
+    point = compute_metrics(*small, target=0.005)["detection_at_target"]
+    ci_small = bootstrap_intervals(*small, n_boot=300)
+    ci_large = bootstrap_intervals(*large, n_boot=300)
+    lo, hi = ci_small["detection_at_target"]
+    assert lo <= point <= hi
+    assert ci_small["S1.detection_at_target"] == ci_small["detection_at_target"]
+    width = lambda ci: ci["detection_at_target"][1] - ci["detection_at_target"][0]  # noqa: E731
+    assert width(ci_large) < width(ci_small)

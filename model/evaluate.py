@@ -7,6 +7,7 @@ same :class:`~model.scoring.Scorer` as the API.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import tempfile
@@ -15,11 +16,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from model.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from model.schemas import CheckRequest
 
 SCENARIO_CODES = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8")
 
@@ -216,8 +221,26 @@ class ScoredCases:
         return np.array([s != "legit" for s in self.scenarios])
 
 
+def as_sent(request: CheckRequest, wrong: set[str], intended: str | None) -> CheckRequest:
+    """The message that leaves once the user has fixed a misdirection: the wrong recipient
+    replaced by the intended one, or removed (an extra recipient)."""
+    def fix(values: list) -> list:
+        out = []
+        for v in values:
+            address = v if isinstance(v, str) else v.address
+            if address.strip().lower() in wrong:
+                if intended:
+                    out.append(intended)
+            else:
+                out.append(v)
+        return out
+
+    return request.model_copy(update={"to": fix(request.to), "cc": fix(request.cc),
+                                      "bcc": fix(request.bcc)})
+
+
 def score_cases(model_dir: Path, cases: Path, labels: Path, settings: Settings | None = None,
-                limit: int | None = None) -> ScoredCases:
+                limit: int | None = None, learn_sent: bool = False) -> ScoredCases:
     """Score ``cases`` (JSONL check requests) with the bundle and compare with ``labels``.
 
     The history store is a temporary copy of the bundle's snapshot: evaluating never learns into,
@@ -256,6 +279,12 @@ def score_cases(model_dir: Path, cases: Path, labels: Path, settings: Settings |
                     example_id.append(e)
                 scenarios.append(truth.get("scenario", "legit") if wrong else "legit")
                 verdicts.append(response.verdict)
+                if learn_sent:
+                    # As deployed: the add-in reports every message that leaves (/v1/sent),
+                    # after the user has fixed the recipients.
+                    with contextlib.suppress(ValueError):
+                        scorer.learn(as_sent(request, {w.lower() for w in wrong},
+                                             truth.get("intended")))
             thresholds = dict(scorer.thresholds)
             version = scorer.model_version
         finally:
@@ -272,9 +301,10 @@ def score_cases(model_dir: Path, cases: Path, labels: Path, settings: Settings |
 
 
 def evaluate_cases(model_dir: Path, cases: Path, labels: Path,
-                   settings: Settings | None = None) -> dict:
-    """Score ``cases`` (JSONL check requests) and compare with ``labels`` (SPEC §4 format)."""
-    scored = score_cases(model_dir, cases, labels, settings)
+                   settings: Settings | None = None, learn_sent: bool = False) -> dict:
+    """Score ``cases`` (JSONL check requests) and compare with ``labels`` (SPEC §4 format).
+    ``learn_sent``: learn each message as it leaves, fixed, as the service does (/v1/sent)."""
+    scored = score_cases(model_dir, cases, labels, settings, learn_sent=learn_sent)
     intervals = bootstrap_intervals(scored.risk, scored.label, scored.example_id, scored.scenarios,
                                     scored.target)
     return {**scored.metrics, "ci95": intervals, "model_version": scored.model_version}

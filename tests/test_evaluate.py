@@ -90,3 +90,17 @@ def test_bootstrap_intervals_contain_the_estimate_and_narrow_with_more_messages(
     assert ci_small["S1.detection_at_target"] == ci_small["detection_at_target"]
     width = lambda ci: ci["detection_at_target"][1] - ci["detection_at_target"][0]  # noqa: E731
     assert width(ci_large) < width(ci_small)
+
+
+def test_as_sent_replaces_or_removes_the_wrong_recipient() -> None:
+    from model.evaluate import as_sent
+    from model.schemas import CheckRequest
+
+    request = CheckRequest(sender="c.martin@cds-havre.example",
+                           to=[{"address": "S.Lemaire@gmail.com", "name": "Sophie"}],
+                           cc=["x@cds-havre.example", "y@gmail.com"])
+    fixed = as_sent(request, {"s.lemaire@gmail.com"}, "s.lemaire@cds-havre.example")
+    assert fixed.to == ["s.lemaire@cds-havre.example"]
+    assert fixed.cc == request.cc
+    extra = as_sent(request, {"y@gmail.com"}, None)  # an extra recipient: removed
+    assert extra.cc == ["x@cds-havre.example"] and extra.to == request.to

@@ -124,7 +124,9 @@ def test_same_full_name_at_another_address_of_the_domain() -> None:
                    "Sophie Lemaire <s.lemaire@ch-estuaire.example>"):
             history.append(Message(f"h{d}{to[:2]}", T0 + timedelta(days=d), CLAIRE,
                                    [Address.parse(to)], subject="Patient", body="Bonjour, dossier"))
-    p = HistoryProfiles(TopicModel(dim=4).fit([m.body for m in history]))
+    corpus = ["Bonjour, dossier du patient", "Résultats de biologie", "Planning de la semaine",
+              "Télétransmission du lot", "Compte-rendu opératoire", "Réunion d'équipe"]
+    p = HistoryProfiles(TopicModel(dim=4).fit(corpus))
     p.update_many(history)
     # The name of a contact on a look-alike address of the same domain: a wrong address saved
     # under the right name.

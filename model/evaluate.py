@@ -29,6 +29,24 @@ if TYPE_CHECKING:
 SCENARIO_CODES = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8")
 
 
+def message_risks(risk: np.ndarray, example_id: np.ndarray, n_examples: int) -> np.ndarray:
+    """Per example, its highest recipient risk (0 for an example without rows)."""
+    out = np.zeros(n_examples)
+    np.maximum.at(out, np.asarray(example_id), np.asarray(risk, dtype=float))
+    return out
+
+
+def wrong_ranked_first(risk: np.ndarray, label: np.ndarray, example_id: np.ndarray,
+                       n_examples: int) -> np.ndarray:
+    """Per example: a wrong recipient has a higher risk than every legitimate one (top-1)."""
+    risk, label, example_id = np.asarray(risk, float), np.asarray(label, int), np.asarray(example_id)
+    wrong_max = np.full(n_examples, -np.inf)
+    legit_max = np.full(n_examples, -np.inf)
+    np.maximum.at(wrong_max, example_id[label == 1], risk[label == 1])
+    np.maximum.at(legit_max, example_id[label == 0], risk[label == 0])
+    return wrong_max > legit_max
+
+
 def threshold_for_false_alarms(legit_message_risk: np.ndarray, target: float) -> float:
     """The lowest threshold t such that the share of legitimate messages with risk > t is at
     most ``target`` (flag when risk > t)."""
@@ -108,19 +126,8 @@ def compute_metrics(
     label = np.asarray(label, dtype=int)
     example_id = np.asarray(example_id)
     n_examples = len(scenarios)
-    message_risk = np.zeros(n_examples)
-    wrong_top = np.zeros(n_examples, dtype=bool)
-    rows_of: dict[int, list[int]] = defaultdict(list)
-    for i, e in enumerate(example_id):
-        rows_of[int(e)].append(i)
-    for e, rows in rows_of.items():
-        r = risk[rows]
-        message_risk[e] = r.max()
-        lab = label[rows]
-        if lab.any():
-            wrong_max = r[lab == 1].max()
-            legit = r[lab == 0]
-            wrong_top[e] = bool(len(legit) == 0 or wrong_max > legit.max())
+    message_risk = message_risks(risk, example_id, n_examples)
+    wrong_top = wrong_ranked_first(risk, label, example_id, n_examples)
     is_mis = np.array([s != "legit" for s in scenarios], dtype=bool)
     legit_risk = message_risk[~is_mis]
     thr = threshold_for_false_alarms(legit_risk, target)
@@ -167,13 +174,8 @@ def bootstrap_intervals(risk: np.ndarray, label: np.ndarray, example_id: np.ndar
     and per scenario: with 26 misdirected messages a scenario, one case is 4 points."""
     risk, label, example_id = np.asarray(risk, float), np.asarray(label, int), np.asarray(example_id)
     n = len(scenarios)
-    message_risk = np.zeros(n)
-    np.maximum.at(message_risk, example_id, risk)
-    wrong_max = np.full(n, -np.inf)
-    legit_max = np.full(n, -np.inf)
-    np.maximum.at(wrong_max, example_id[label == 1], risk[label == 1])
-    np.maximum.at(legit_max, example_id[label == 0], risk[label == 0])
-    top = wrong_max > legit_max
+    message_risk = message_risks(risk, example_id, n)
+    top = wrong_ranked_first(risk, label, example_id, n)
     scen = np.array(scenarios)
     is_mis = scen != "legit"
     rng = np.random.default_rng(seed)
@@ -212,9 +214,7 @@ class ScoredCases:
 
     @property
     def message_risk(self) -> np.ndarray:
-        out = np.zeros(len(self.scenarios))
-        np.maximum.at(out, self.example_id, self.risk)
-        return out
+        return message_risks(self.risk, self.example_id, len(self.scenarios))
 
     @property
     def is_misdirected(self) -> np.ndarray:

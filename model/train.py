@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.evaluate import compute_metrics, tail_threshold
+from model.evaluate import compute_metrics, message_risks, tail_threshold
 from model.features import FEATURE_NAMES, light_analysis, message_context, message_features
 from model.history.profiles import HistoryProfiles
 from model.history.topics import TopicModel, topic_text
@@ -187,8 +187,7 @@ def product_flags(risk: np.ndarray, rows: Rows, warn: float) -> np.ndarray:
 def thresholds(risk: np.ndarray, rows: Rows, target: float) -> dict[str, float]:
     """Warn where legitimate messages are flagged at most ``target`` of the time; block only
     near-certain cases (and, at scoring time, only with sensitive content)."""
-    message_risk = np.zeros(len(rows.scenarios))
-    np.maximum.at(message_risk, rows.example_id, risk)
+    message_risk = message_risks(risk, rows.example_id, len(rows.scenarios))
     legit = np.array([s == "legit" for s in rows.scenarios])
     warn = tail_threshold(message_risk[legit], target)
     # Flag when risk >= warn: move just above the last legitimate risk we must not flag.

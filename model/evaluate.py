@@ -224,11 +224,15 @@ class ScoredCases:
 def as_sent(request: CheckRequest, wrong: set[str], intended: str | None) -> CheckRequest:
     """The message that leaves once the user has fixed a misdirection: the wrong recipient
     replaced by the intended one, or removed (an extra recipient)."""
+    from model.mail import normalize_address
+
+    wrong = {normalize_address(w) or w for w in wrong}
+
     def fix(values: list) -> list:
         out = []
         for v in values:
             address = v if isinstance(v, str) else v.address
-            if address.strip().lower() in wrong:
+            if (normalize_address(address) or address) in wrong:
                 if intended:
                     out.append(intended)
             else:
@@ -283,8 +287,7 @@ def score_cases(model_dir: Path, cases: Path, labels: Path, settings: Settings |
                     # As deployed: the add-in reports every message that leaves (/v1/sent),
                     # after the user has fixed the recipients.
                     with contextlib.suppress(ValueError):
-                        scorer.learn(as_sent(request, {w.lower() for w in wrong},
-                                             truth.get("intended")))
+                        scorer.learn(as_sent(request, wrong, truth.get("intended")))
             thresholds = dict(scorer.thresholds)
             version = scorer.model_version
         finally:

@@ -94,6 +94,17 @@ class SenderIndex:
             self.pos = {a: i for i, a in enumerate(self.addresses)}
 
 
+def message_parties(message: Message) -> tuple[str, list[str]] | None:
+    """The sender and the recipients other than the sender, or None when the message teaches
+    nothing about who writes to whom (no sender, or only the sender). The in-memory profiles
+    and the history store both learn from exactly these."""
+    if message.sender is None:
+        return None
+    sender = message.sender.address
+    recipients = [a for a in message.recipient_addresses() if a != sender]
+    return (sender, recipients) if recipients else None
+
+
 def unit(vec: np.ndarray | None) -> np.ndarray | None:
     if vec is None:
         return None
@@ -146,12 +157,10 @@ class HistoryProfiles:
 
     def update(self, message: Message, vector: np.ndarray | None = None) -> bool:
         """Add one message that left or arrived. False when it has no sender or recipient."""
-        if message.sender is None:
+        parties = message_parties(message)
+        if parties is None:
             return False
-        sender = message.sender.address
-        recipients = [a for a in message.recipient_addresses() if a != sender]
-        if not recipients:
-            return False
+        sender, recipients = parties
         if vector is None:
             vector = self.vectorize([message])[0]
         t = message.date.timestamp()

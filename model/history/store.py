@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from model.history.kinds import org_key
-from model.history.profiles import AddressInfo, HistoryProfiles, Pair
+from model.history.profiles import AddressInfo, HistoryProfiles, Pair, message_parties
 from model.history.topics import TopicModel
 from model.mail import Message
 
@@ -198,12 +198,10 @@ class HistoryStore:
         The new values are computed from the rows in the database (not from a process's memory),
         so several service workers learning at once do not overwrite each other's counts.
         """
-        if message.sender is None:
+        parties = message_parties(message)
+        if parties is None:
             return False
-        sender = message.sender.address
-        recipients = [a for a in message.recipient_addresses() if a != sender]
-        if not recipients:
-            return False
+        sender, recipients = parties
         t = message.date.timestamp()
         org = org_key(sender)
         names = {a.address: a.name for _, a in message.recipients() if a.name}

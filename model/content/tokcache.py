@@ -11,7 +11,7 @@ regular expressions for every word: ~5 ms for 2 KB here, a fifth of the NER.
 :class:`ChunkCache` fills the same cache the way spaCy would if the flag were per chunk:
 each new chunk is tokenised once *on its own* (a chunk that needs a special case is, as
 before, not cached). Results are unchanged (the cache holds what the regular expressions produce for that
-chunk; ``tests/test_content_tokcache.py`` compares with a stock tokenizer). Only hashes of
+chunk; ``tests/test_content_nerselect.py`` compares with a stock tokenizer). Only hashes of
 chunks are kept here; spaCy's cache itself maps hashes to vocabulary entries, which the
 tokenizer creates for every word anyway.
 """

@@ -107,6 +107,8 @@ def inject(sim, message, scenario: str, rng: random.Random):
     first, last = first_last(sim.profiles.name_of(intended), intended)
     pool = sim.by_first.get(first or "", []) if scenario == "first_name" else sim.by_last.get(last or "", [])
     exclude = {message.sender.address, *message.recipient_addresses()}
+    for a in message.recipient_addresses():
+        exclude |= sim.profiles.aliases(a)  # the same person at another address: no leak
     choices = [a for a in pool if a not in exclude]
     if not choices:
         return None

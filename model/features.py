@@ -48,7 +48,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "edit_distance", "edit_local_distance", "edit_neighbour_log_count", "edit_neighbour_topic_gap",
     "edit_scope",
     "prefix_len", "prefix_neighbour_log_count", "homonym", "homonym_neighbour_log_count",
-    "same_name_log_count",
+    "same_name_log_count", "alias_log_count",
     "neighbour_topic_gap",
     # kind
     "kind", "is_private", "log_sender_kind_count",
@@ -399,9 +399,13 @@ def recipient_features(
     ev.corecipient_frac, ev.n_others = f["corecipient_frac"], len(others)
 
     # Confusability: a contact the sender writes to more, one letter / a prefix / a name away.
-    exclude = {address, s}
+    # The recipient's other addresses (kenneth.lay@ / kenneth_lay@) are the same person: not a
+    # look-alike, and the history with them counts for this recipient.
+    aliases = profiles.aliases(address)
+    exclude = {address, s, *aliases}
     pos = index.pos
     counts_of = lambda a: int(index.counts[pos[a]]) if a in pos else 0  # noqa: E731
+    f["alias_log_count"] = _log(max((counts_of(a) for a in aliases), default=0))
     cos_of = lambda a: float(cos_all[pos[a]]) if a in pos else 0.0  # noqa: E731
     edit_best, neighbours, scope = _edit_neighbour(index, address, domain, exclude)
     org_pos: dict[str, int] = {}

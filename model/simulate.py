@@ -165,6 +165,8 @@ class Simulator:
         """A wrong address for ``intended`` under ``scenario``, or None when none fits."""
         sender = message.sender.address if message.sender else ""
         exclude = {sender, *message.recipient_addresses()}
+        for a in message.recipient_addresses():
+            exclude |= self.profiles.aliases(a)  # another address of a recipient: no slip
         book = self._book(sender)
         rng = self.rng
         if scenario == "S1":

@@ -139,3 +139,24 @@ def test_same_full_name_at_another_address_of_the_domain() -> None:
                        "Bonjour Sophie,")["same_name_log_count"] == 0
     assert features_of(p, "CH Estuaire <imagerie@ch-estuaire.example>",
                        "Bonjour,")["same_name_log_count"] == 0
+
+
+def test_another_address_of_the_same_person_is_not_a_look_alike() -> None:
+    history = []
+    for d in range(12):
+        history.append(Message(f"k{d}", T0 + timedelta(days=d), CLAIRE,
+                               [Address.parse("Kenneth Lay <kenneth.lay@enron.com>")],
+                               subject="Board", body="Hello Ken"))
+    # Someone else once wrote to his other address: known, never written to by Claire.
+    history.append(Message("o", T0, Address.parse("rosalee.fleming@enron.com"),
+                           [Address.parse("Kenneth Lay <kenneth_lay@enron.com>")],
+                           subject="Board", body="Hello Ken"))
+    p = HistoryProfiles(TopicModel(dim=2).fit(["board hello", "hello there", "board meeting"]))
+    p.update_many(history)
+    alias = features_of(p, "Kenneth Lay <kenneth_lay@enron.com>", "Hello Ken", subject="Board")
+    assert alias["alias_log_count"] > 2
+    assert alias["edit_distance"] == 9 and alias["_ev"].neighbour is None
+    # A slip one letter away that nobody used is still a look-alike.
+    slip = features_of(p, "Kenneth Lay <kenneth.lau@enron.com>", "Hello Ken", subject="Board")
+    assert slip["alias_log_count"] == 0
+    assert slip["edit_distance"] == 1 and slip["_ev"].neighbour == "kenneth.lay@enron.com"

@@ -151,6 +151,62 @@ def test_first_last() -> None:
     assert first_last(None, "s.lemaire@x.fr") == (None, "lemaire")
 
 
+def test_first_last_drops_comments() -> None:
+    # Outlook appends where an address points: "(E-mail)" is not a surname.
+    assert first_last("Kenneth L. Lay \\(E-mail\\)") == ("kenneth", "lay")
+    assert first_last("Steve Kean (E-mail)") == ("steve", "kean")
+
+
+ALIAS_BOOK = [
+    ("Kenneth Lay <kenneth.lay@enron.com>", "kenneth_lay@enron.com"),
+    ("Kenneth Lay <lay.kenneth@enron.com>", "kenneth.lay@ect.enron.com"),
+    ("Sophie Lemaire <s.lemaire@cds-havre.example>", "sophie.lemaire@cds-havre.example"),
+    ("Sophie Lemaire <slemaire@gmail.com>", "sophie.lemaire@gmail.com"),
+    ("Sophie Lemaire <sophie.lemaire@yahoo.fr>", "sophie.lemaire@hotmail.fr"),
+    ("Jean Dupont <jean.dupont@gmail.com>", "jeandupont@gmail.com"),
+    ("Secrétariat CPAM <contact@cpam-76.example>", "secretariat.cpam@cpam-76.example"),
+    ("Secrétariat CPAM <teletransmission@cpam-76.example>", "x@cpam-76.example"),
+    ("Marc Petit <m.petit@cds-havre.example>", "marc.petit@hopital.example"),
+]
+
+
+@pytest.mark.parametrize(("address", "aliases"), [
+    # Same local part but for dots / underscores / word order, same registered domain.
+    ("kenneth.lay@enron.com", {"kenneth_lay@enron.com", "lay.kenneth@enron.com",
+                               "kenneth.lay@ect.enron.com"}),
+    ("jean.dupont@gmail.com", {"jeandupont@gmail.com"}),
+    # The same person's name on the organisation's domain.
+    ("s.lemaire@cds-havre.example", {"sophie.lemaire@cds-havre.example"}),
+    # Webmail: every address is its own organisation; namesakes there are two people.
+    ("slemaire@gmail.com", set()),
+    ("sophie.lemaire@yahoo.fr", set()),
+    # Two role mailboxes under one organisation's name are not one person.
+    ("contact@cpam-76.example", set()),
+    # The same name at two organisations: a person's two jobs or two namesakes, not an alias.
+    ("m.petit@cds-havre.example", set()),
+    ("nobody@nowhere.example", set()),
+])
+def test_aliases(address: str, aliases: set[str]) -> None:
+    messages = [msg("c.martin@cds-havre.example", [a, b], "x", "y", i)
+                for i, (a, b) in enumerate(ALIAS_BOOK)]
+    # The second address of each pair is known under the first one's name.
+    messages += [msg(f"{a.split('<')[0]}<{b}>", ["c.martin@cds-havre.example"], "x", "y", 20 + i)
+                 for i, (a, b) in enumerate(ALIAS_BOOK)]
+    p = HistoryProfiles(TopicModel(dim=2).fit(["x y", "y z", "z x"]))
+    p.update_many(messages)
+    assert p.aliases(address) == aliases
+    for other in aliases:
+        assert address in p.aliases(other)  # symmetric
+
+
+def test_aliases_follow_updates() -> None:
+    p = HistoryProfiles(TopicModel(dim=2).fit(["x y", "y z", "z x"]))
+    p.update(msg("c.martin@cds-havre.example", ["kenneth.lay@enron.com"], "x", "y", 0))
+    assert p.aliases("kenneth.lay@enron.com") == frozenset()
+    p.update(msg("c.martin@cds-havre.example", ["kenneth_lay@enron.com"], "x", "y", 1))
+    assert p.aliases("kenneth.lay@enron.com") == {"kenneth_lay@enron.com"}
+
+
 def _roundtrip(url: str, profiles: HistoryProfiles) -> None:
     store = HistoryStore(url)
     try:

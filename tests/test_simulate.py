@@ -112,3 +112,25 @@ def test_first_contact_is_a_new_address_far_from_known_ones(sim: Simulator) -> N
     new_last = fresh.message.to[0].name.split()[-1]
     assert fresh.message.body.startswith(f"Bonjour Mme {new_last},")  # greets the newcomer
     assert fresh.labels == {address: 0}
+
+
+def test_no_wrong_recipient_is_another_address_of_the_intended_person() -> None:
+    # kenneth_lay@ is kenneth.lay@ under another spelling: one letter away and the same last
+    # name, so S1, S2 and S3 would pick it, but a message to it reaches the right person.
+    people = ["Kenneth Lay <kenneth.lay@enron.com>", "Kenneth Lay <kenneth_lay@enron.com>",
+              "Jeff Skilling <jeff.skilling@enron.com>", "Mark Lay <mark.lay@enron.com>"]
+    sender = Address.parse("Rosalee Fleming <rosalee.fleming@enron.com>")
+    messages = [Message(f"k{d}-{i}", T0 + timedelta(days=d, minutes=i), sender,
+                        [Address.parse(who)], subject="Board", body="Hello")
+                for d in range(20) for i, who in enumerate(people)]
+    p = HistoryProfiles(TopicModel(dim=2).fit(["board hello", "hello there", "board meeting"]))
+    p.update_many(messages)
+    assert p.aliases("kenneth.lay@enron.com") == {"kenneth_lay@enron.com"}
+    simulator = Simulator(p, seed=0)
+    picks = set()
+    for scenario in ("S1", "S2", "S3", "S7"):
+        for _ in range(30):
+            wrong = simulator.wrong_for(scenario, messages[0], "kenneth.lay@enron.com")
+            picks.add(wrong)
+    assert "kenneth_lay@enron.com" not in picks
+    assert {"mark.lay@enron.com", "jeff.skilling@enron.com"} <= picks  # other people still are

@@ -13,7 +13,10 @@ from functools import lru_cache
 _TITLES = frozenset(
     ["m", "mr", "mme", "mlle", "mrs", "ms", "miss", "dr", "docteur", "doctor", "pr", "professeur", "madame", "monsieur", "me", "maitre"]
 )
-_SPLIT_RE = re.compile(r"[\s._\-+,;()'\"]+")
+_SPLIT_RE = re.compile(r"[\s._\-+,;()'\"\\]+")
+# Comments in display names say where the address points, not who it is: "Kenneth L. Lay
+# \(E-mail\)", "Durand (CPAM)".
+_COMMENT_RE = re.compile(r"\\?\([^()]*\\?\)")
 # First line greetings, French and English: "Bonjour Sophie,", "Chère Madame Durand", "Hi Bob".
 _GREETING_RE = re.compile(
     r"^\s*(?i:(?:re-?)?(?:bonjour|bonsoir|salut|coucou|cher|chère|chere|hello|hi|hey|dear|"
@@ -42,6 +45,8 @@ def fold(text: str) -> str:
 @lru_cache(maxsize=65536)
 def _name_tokens(display_name: str | None, address: str | None) -> tuple[str, ...]:
     source = display_name or (address.split("@", 1)[0] if address else "")
+    if "(" in source:
+        source = _COMMENT_RE.sub(" ", source).strip() or source
     tokens = [t for t in _SPLIT_RE.split(fold(source)) if t and not t.isdigit()]
     return tuple(t for t in tokens if t not in _TITLES)
 

@@ -8,14 +8,15 @@ dates and numeric topic vectors are held — never bodies, never names found in 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from model.history.kinds import org_key
-from model.history.names import first_last, fold, name_tokens
+from model.history.kinds import is_webmail, org_key, registered_domain
+from model.history.names import first_last, fold, known_first_names, name_tokens
 from model.history.topics import TopicModel, topic_text
 from model.mail import Message
 
@@ -133,6 +134,7 @@ class HistoryProfiles:
         self._prefix: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self._homonym: dict[str, dict[str, list[str]]] = {}
         self._names: dict[str, list[tuple[str | None, str, str]]] | None = None
+        self._alias_members: dict[tuple, set[str]] | None = None  # built on first use
 
     # ------------------------------------------------------------------ building
     def vectorize(self, messages: list[Message]) -> np.ndarray:
@@ -201,6 +203,9 @@ class HistoryProfiles:
         self._prefix.pop(sender, None)
         self._homonym.pop(sender, None)
         self._names = None
+        if getattr(self, "_alias_members", None) is not None:
+            self._alias_dirty.add(sender)
+            self._alias_dirty.update(recipients)
         return True
 
     # ------------------------------------------------------------------ queries
@@ -314,3 +319,57 @@ class HistoryProfiles:
                 index[last].append((first, name, address))
         self._names = dict(index)
         return self._names
+
+    def aliases(self, address: str) -> frozenset[str]:
+        """Other known addresses of the same person: the same local part but for its dots,
+        dashes and underscores, or the same words in another order, on the same domain
+        (``kenneth.lay@`` / ``kenneth_lay@`` / ``lay.kenneth@``; one mailbox at Gmail), or the same person's first and last name on the same organisation's
+        domain. Writing to one of them instead of the other is not a misdirection. Addresses at
+        webmail are their own organisation: two namesake patients at Gmail are two people."""
+        members = self._alias_index()
+        keys = self._alias_keys.get(address, ())
+        out: set[str] = set()
+        for key in keys:
+            out |= members[key]
+        out.discard(address)
+        return frozenset(out)
+
+    def _alias_index(self) -> dict[tuple, set[str]]:
+        # Kept up to date address by address: a full rebuild costs 25 ms on 6,600 addresses,
+        # too much before every check once the service learns each sent message.
+        if getattr(self, "_alias_members", None) is None:
+            self._alias_members: dict[tuple, set[str]] = defaultdict(set)
+            self._alias_keys: dict[str, tuple] = {}
+            self._alias_dirty: set[str] = set(self.addresses)
+        if self._alias_dirty:
+            first_names = known_first_names()
+            for address in self._alias_dirty:
+                for key in self._alias_keys.get(address, ()):
+                    self._alias_members[key].discard(address)
+                keys = _alias_keys(address, self.addresses[address].name, first_names)
+                self._alias_keys[address] = keys
+                for key in keys:
+                    self._alias_members[key].add(address)
+            self._alias_dirty = set()
+        return self._alias_members
+
+
+def _alias_keys(address: str, name: str | None, first_names: frozenset[str]) -> tuple:
+    local, _, domain = address.partition("@")
+    keys: list[tuple] = []
+    compact = _COMPACT_RE.sub("", local)
+    if len(compact) >= 3:
+        keys.append(("local", registered_domain(domain), compact))
+    tokens = [t for t in _COMPACT_RE.split(local) if t]
+    if len(tokens) >= 2 and all(len(t) >= 2 for t in tokens):
+        # lay.kenneth@ and kenneth.lay@: the same words in another order.
+        keys.append(("words", registered_domain(domain), tuple(sorted(tokens))))
+    if name and not is_webmail(domain):
+        first, last = first_last(name, address)
+        # A person's name ("Secrétariat CPAM" may sit on two role mailboxes).
+        if first in first_names and last and len(last) >= 2 and first != last:
+            keys.append(("name", org_key(address), first, last))
+    return tuple(keys)
+
+
+_COMPACT_RE = re.compile(r"[._\-]")

@@ -41,6 +41,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_domain_count", "log_org_domain_count", "domain_edit_distance",
     # topic
     "topic_pair", "topic_recipient", "topic_rank", "topic_best_gap", "has_pair_topic",
+    "topic_kind", "topic_kind_gap",
     # co-recipients
     "n_recipients", "is_cc", "is_bcc", "log_corecipient_max", "corecipient_frac",
     "log_others_cohesion",
@@ -382,6 +383,11 @@ def recipient_features(
         f["topic_best_gap"] = 0.0
     ev.topic_pair = topic_pair
     ev.topic_best_gap = f["topic_best_gap"]
+    # Fit to what the organisation writes to this kind of mailbox, against the best kind.
+    kinds = profiles.kind_topics(s) if s else {}
+    kind_fit = {k: float(u @ vec) for k, u in kinds.items()}
+    f["topic_kind"] = kind_fit.get(kind, 0.0)
+    f["topic_kind_gap"] = max(kind_fit.values()) - f["topic_kind"] if kind in kind_fit else 0.0
 
     # Co-recipients.
     others = [a for _, a in ctx.recipients if a != address]

@@ -160,3 +160,18 @@ def test_another_address_of_the_same_person_is_not_a_look_alike() -> None:
     slip = features_of(p, "Kenneth Lay <kenneth.lau@enron.com>", "Hello Ken", subject="Board")
     assert slip["alias_log_count"] == 0
     assert slip["edit_distance"] == 1 and slip["_ev"].neighbour == "kenneth.lay@enron.com"
+
+
+def test_topic_of_the_kind_of_mailbox(profiles) -> None:
+    # Claire writes about télétransmission to colleagues and about appointments to patients'
+    # webmail: the team's subject sent to a patient fits "webmail" worse than "internal".
+    kinds = profiles.kind_topics("c.martin@cds-havre.example")
+    assert set(kinds) == {"internal", "webmail"}
+    team = "Bonjour Sophie, bordereau CPAM lot"
+    to_patient = features_of(profiles, "slemaire@gmail.com", team)
+    to_colleague = features_of(profiles, "s.lemaire@cds-havre.example", team)
+    assert to_colleague["topic_kind_gap"] == 0.0 < to_patient["topic_kind_gap"]
+    assert to_colleague["topic_kind"] > to_patient["topic_kind"]
+    appointment = features_of(profiles, "slemaire@gmail.com", "Bonjour M. Lemaire, votre rendez-vous",
+                              subject="Rendez-vous")
+    assert appointment["topic_kind_gap"] == 0.0

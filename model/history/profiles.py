@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from model.history.kinds import is_webmail, org_key, registered_domain
+from model.history.kinds import is_webmail, org_key, recipient_kind, registered_domain
 from model.history.names import first_last, fold, known_first_names, name_tokens
 from model.history.topics import TopicModel, topic_text
 from model.mail import Message
@@ -135,6 +135,7 @@ class HistoryProfiles:
         self._homonym: dict[str, dict[str, list[str]]] = {}
         self._names: dict[str, list[tuple[str | None, str, str]]] | None = None
         self._alias_members: dict[tuple, set[str]] | None = None  # built on first use
+        self._kind_topics: dict[str, dict[str, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ building
     def vectorize(self, messages: list[Message]) -> np.ndarray:
@@ -196,6 +197,7 @@ class HistoryProfiles:
                     self.corecipients[(a, b)] += 1
         self._index.pop(sender, None)
         self._org_index.clear()
+        self.__dict__.setdefault("_kind_topics", {}).clear()
         for r in recipients:
             self._index.pop(r, None)
             self._prefix.pop(r, None)
@@ -272,6 +274,31 @@ class HistoryProfiles:
         index = SenderIndex(addresses, [a.split("@", 1)[0] for a in addresses], counts, topics)
         self._org_index[org] = index
         return index
+
+    def kind_topics(self, sender: str) -> dict[str, np.ndarray]:
+        """What the sender's organisation writes about to each kind of mailbox (colleagues,
+        patients' webmail, CPAM, partners...): per kind, the unit mean of the unit topic
+        vectors of the addresses it wrote to. A message about the team's planning fits
+        "internal", not "webmail", whoever the recipient is."""
+        cache = self.__dict__.setdefault("_kind_topics", {})
+        org = org_key(sender)
+        cached = cache.get(org)
+        if cached is not None:
+            return cached
+        sums: dict[str, np.ndarray] = {}
+        support: Counter = Counter()
+        for address in self.org_out.get(org, ()):
+            u = unit(self.addresses[address].topic)
+            if u is None:
+                continue
+            kind = recipient_kind(sender, address)
+            sums[kind] = sums[kind] + u if kind in sums else u.astype(np.float32)
+            support[kind] += 1
+        # A kind the organisation wrote to only a few times says little about its subjects.
+        out = {k: u for k, v in sums.items()
+               if support[k] >= MIN_KIND_SUPPORT and (u := unit(v)) is not None}
+        cache[org] = out
+        return out
 
     def prefix_index(self, sender: str) -> dict[str, list[tuple[str, str]]]:
         """First three letters → (contact, folded local part or display name), for autocomplete."""
@@ -372,4 +399,5 @@ def _alias_keys(address: str, name: str | None, first_names: frozenset[str]) -> 
     return tuple(keys)
 
 
+MIN_KIND_SUPPORT = 5
 _COMPACT_RE = re.compile(r"[._\-]")

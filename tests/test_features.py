@@ -162,16 +162,33 @@ def test_another_address_of_the_same_person_is_not_a_look_alike() -> None:
     assert slip["edit_distance"] == 1 and slip["_ev"].neighbour == "kenneth.lay@enron.com"
 
 
-def test_topic_of_the_kind_of_mailbox(profiles) -> None:
+def test_topic_of_the_kind_of_mailbox() -> None:
     # Claire writes about télétransmission to colleagues and about appointments to patients'
     # webmail: the team's subject sent to a patient fits "webmail" worse than "internal".
-    kinds = profiles.kind_topics("c.martin@cds-havre.example")
-    assert set(kinds) == {"internal", "webmail"}
-    team = "Bonjour Sophie, bordereau CPAM lot"
-    to_patient = features_of(profiles, "slemaire@gmail.com", team)
-    to_colleague = features_of(profiles, "s.lemaire@cds-havre.example", team)
+    colleagues = ["s.lemaire", "m.durand", "p.roux", "a.blin", "j.morel"]
+    patients = ["slemaire@gmail.com", "paul.durand@free.fr", "jroux@orange.fr",
+                "anne.blin@gmail.com", "morelj@laposte.net"]
+    history = []
+    for d in range(20):
+        for c in colleagues:
+            history.append(Message(f"c{d}{c}", T0 + timedelta(days=d), CLAIRE,
+                                   [Address.parse(f"{c}@cds-havre.example")],
+                                   subject="Télétransmission", body="Bonjour, bordereau CPAM lot"))
+        history.append(Message(f"p{d}", T0 + timedelta(days=d), CLAIRE,
+                               [Address.parse(patients[d % 5])],
+                               subject="Rendez-vous", body="Bonjour, votre rendez-vous"))
+    p = HistoryProfiles(TopicModel(dim=4).fit([m.subject + " " + m.body for m in history] + [
+        "Résultats de biologie", "Planning de la semaine", "Compte-rendu opératoire"]))
+    p.update_many(history)
+    assert set(p.kind_topics("c.martin@cds-havre.example")) == {"internal", "webmail"}
+    team = "Bonjour, bordereau CPAM lot"
+    to_patient = features_of(p, "slemaire@gmail.com", team)
+    to_colleague = features_of(p, "s.lemaire@cds-havre.example", team)
     assert to_colleague["topic_kind_gap"] == 0.0 < to_patient["topic_kind_gap"]
     assert to_colleague["topic_kind"] > to_patient["topic_kind"]
-    appointment = features_of(profiles, "slemaire@gmail.com", "Bonjour M. Lemaire, votre rendez-vous",
+    appointment = features_of(p, "slemaire@gmail.com", "Bonjour, votre rendez-vous",
                               subject="Rendez-vous")
     assert appointment["topic_kind_gap"] == 0.0
+    # A kind written to at fewer than 5 addresses has no profile: no gap either way.
+    cpam = features_of(p, "accueil@cpam-seine-maritime.example", "Bonjour, votre rendez-vous")
+    assert cpam["topic_kind"] == 0.0 and cpam["topic_kind_gap"] == 0.0

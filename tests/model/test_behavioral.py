@@ -89,23 +89,50 @@ def _with_recipient(request: CheckRequest, wrong: str, right: str) -> CheckReque
     return request.model_copy(update={"to": fix(request.to), "cc": fix(request.cc)})
 
 
-def test_mail_merge_shift_is_caught(scorer, small_world: Path) -> None:
+@pytest.fixture(scope="module")
+def seed_scorers(scorer, small_world: Path, small_bundle_settings, tmp_path_factory):
+    """The session's model (training seed 0) and two more trained with seeds 1 and 2."""
+    from model.scoring import Scorer
+    from model.train import train_model
+
+    scorers = [scorer]
+    for seed in (1, 2):
+        tmp = tmp_path_factory.mktemp(f"behavioral_seed{seed}")
+        settings = small_bundle_settings.model_copy(
+            update={"history_url": f"sqlite:///{tmp}/h.db", "mlflow_uri": "none"})
+        train_model([small_world / "history.mbox"], tmp / "model", mlflow_uri="none", seed=seed,
+                    settings=settings)
+        scorers.append(Scorer.load(tmp / "model", settings))
+    yield scorers
+    for extra in scorers[1:]:
+        extra.close()
+
+
+def test_mail_merge_shift_is_caught(seed_scorers, small_world: Path) -> None:
     """Directional: the shifted recipient is riskier than the person the content was for;
-    minimum functionality: a share of the shifts is flagged (S6 is the hardest scenario:
-    about half are caught on the default world, see docs/model.md)."""
+    minimum functionality: every model flags some shifts, and a share of them over three
+    training seeds (S6 is the hardest scenario: about 60 % are caught on the default world, see
+    docs/model.md). The small world's warn threshold rests on ~160 legitimate calibration
+    messages, so one model flags 3 to 7 of its 15 shifts depending on the training seed: the
+    share is measured over three seeds, not on one draw."""
     pairs = cases_of(small_world, "mail_merge_shift")
     assert pairs
     caught = riskier = 0
-    for request, truth in pairs:
-        (wrong,) = truth["wrong"]
-        response = scorer.check(request)
-        rec = next(r for r in response.recipients if r.address == wrong)
-        caught += rec.verdict != "send"
-        fixed = scorer.check(_with_recipient(request, wrong, truth["intended"]))
-        right = next(r for r in fixed.recipients if r.address == truth["intended"])
-        riskier += rec.risk > right.risk
-    assert riskier / len(pairs) >= 0.8
-    assert caught / len(pairs) >= 0.3
+    for scorer in seed_scorers:
+        caught_here = 0
+        for request, truth in pairs:
+            (wrong,) = truth["wrong"]
+            response = scorer.check(request)
+            rec = next(r for r in response.recipients if r.address == wrong)
+            caught_here += rec.verdict != "send"
+            fixed = scorer.check(_with_recipient(request, wrong, truth["intended"]))
+            right = next(r for r in fixed.recipients if r.address == truth["intended"])
+            riskier += rec.risk > right.risk
+        assert caught_here >= 1
+        caught += caught_here
+    n = len(pairs) * len(seed_scorers)
+    assert riskier / n >= 0.8
+    assert caught / n >= 0.3
 
 
 def test_greeting_swap_raises_risk(scorer, small_world: Path) -> None:

@@ -131,7 +131,12 @@ def test_greeting_gender(body: str, gender: str | None) -> None:
      # Unknown: initials, role mailboxes, epicene names, numbers.
      (None, "c.morvan@cds-havre.example", None), (None, "resultats@lab.example", None),
      (None, "tiers-payant@mutuelle.example", None), ("Dominique Hardy", "dh@x.fr", None),
-     ("Camille Roux", "c@x.fr", None), (None, "1320876961752@patient.mssante.fr", None),
+     ("Camille Roux", "c@x.fr", None), (None, "13208769617@gmail.com", None),
+     # A patient's Mon espace santé address is their INS, whose first digit is the sex
+     # (1 a man, 2 a woman; temporary numbers say nothing).
+     (None, "1320876961752@patient.mssante.fr", "M"),
+     (None, "2840176258289@patient.mssante.fr", "F"),
+     (None, "7320876961752@patient.mssante.fr", None),
      ("Lemaire, Sophie", "x@y.fr", "F")],
 )
 def test_recipient_gender(display: str | None, address: str, gender: str | None) -> None:

@@ -201,9 +201,32 @@ def first_name_gender(name: str | None) -> str | None:
     return genders.get(head) if head != name else None
 
 
+_INS_RE = re.compile(r"^([1-478]\d{12})(\d{2})?$")
+
+
+def ins_of(address: str) -> str | None:
+    """The INS matricule (the NIR's first 13 digits) of a patient's Mon espace santé address,
+    ``<matricule INS>@patient.mssante.fr``; None for any other address."""
+    local, _, domain = address.partition("@")
+    if domain != "patient.mssante.fr" and not domain.endswith(".patient.mssante.fr"):
+        return None
+    match = _INS_RE.match(local)
+    return match.group(1) if match else None
+
+
+def nir_gender(nir: str) -> str | None:
+    """The holder's sex written in a NIR or INS: 1 a man, 2 a woman (temporary numbers and
+    anything else: None)."""
+    return {"1": "M", "2": "F"}.get(nir[:1])
+
+
 def recipient_gender(display_name: str | None, address: str) -> str | None:
     """The recipient's gender from the first name of its display name, else of its local part
-    (``sabrina.gillet``, glued ``mauriceclement48``); None when unknown (initials, roles)."""
+    (``sabrina.gillet``, glued ``mauriceclement48``), else of the INS of a patient's Mon espace
+    santé address; None when unknown (initials, roles)."""
+    ins = ins_of(address)
+    if ins is not None and not display_name:
+        return nir_gender(ins)
     first, _ = first_last(display_name, None) if display_name else (None, None)
     if first:
         return first_name_gender(first)

@@ -110,11 +110,12 @@ def seed_scorers(scorer, small_world: Path, small_bundle_settings, tmp_path_fact
 
 def test_mail_merge_shift_is_caught(seed_scorers, small_world: Path) -> None:
     """Directional: the shifted recipient is riskier than the person the content was for;
-    minimum functionality: every model flags some shifts, and a share of them over three
-    training seeds (S6 is the hardest scenario: about 60 % are caught on the default world, see
-    docs/model.md). The small world's warn threshold rests on ~160 legitimate calibration
-    messages, so one model flags 3 to 7 of its 15 shifts depending on the training seed: the
-    share is measured over three seeds, not on one draw."""
+    minimum functionality: every model flags some shifts, and at least a fifth of them over
+    three training seeds. S6 is the hardest scenario: about 60 % are caught on the default
+    world (docs/model.md), but the small world's warn threshold rests on ~160 legitimate
+    calibration messages and sits at 0.89-0.95, so one model flags 3 to 7 of its 15 shifts
+    depending on the training seed (25 of 90 over seeds 0-5 in session 3, 28 %): the share is
+    measured over three seeds, not on one draw, with a floor below that mean."""
     pairs = cases_of(small_world, "mail_merge_shift")
     assert pairs
     caught = riskier = 0
@@ -132,7 +133,7 @@ def test_mail_merge_shift_is_caught(seed_scorers, small_world: Path) -> None:
         caught += caught_here
     n = len(pairs) * len(seed_scorers)
     assert riskier / n >= 0.8
-    assert caught / n >= 0.3
+    assert caught / n >= 0.2
 
 
 def test_greeting_swap_raises_risk(scorer, small_world: Path) -> None:

@@ -102,6 +102,8 @@ class Evidence:
     greeting: str | None = None
     greeting_state: int = 0
     greeting_gender: str | None = None  # the greeting's gender when the recipient's differs
+    best_kind: str | None = None  # the kind of mailbox the message fits best, when not this one
+    kind_gap: float = 0.0
     about_recipient: bool = False
     third_parties: list[str] = field(default_factory=list)
     corecipient_frac: float = 1.0
@@ -388,6 +390,8 @@ def recipient_features(
     kind_fit = {k: float(u @ vec) for k, u in kinds.items()}
     f["topic_kind"] = kind_fit.get(kind, 0.0)
     f["topic_kind_gap"] = max(kind_fit.values()) - f["topic_kind"] if kind in kind_fit else 0.0
+    if f["topic_kind_gap"] > 0:
+        ev.best_kind, ev.kind_gap = max(kind_fit, key=kind_fit.__getitem__), f["topic_kind_gap"]
 
     # Co-recipients.
     others = [a for _, a in ctx.recipients if a != address]

@@ -51,6 +51,10 @@ REASONS: dict[str, dict[str, str]] = {
         "fr": "Le message s'adresse à « {word} », mais ce destinataire semble être {who}",
         "en": "The message greets “{word}”, but this recipient appears to be {who}",
     },
+    "kind_mismatch": {
+        "fr": "Ce message ressemble à ce que votre organisation écrit à {usual}, pas à {this}",
+        "en": "This message looks like what your organisation writes to {usual}, not to {this}",
+    },
     "third_party_data": {
         "fr": "Le message concerne {name}, pas ce destinataire",
         "en": "The message is about {name}, not this recipient",
@@ -96,6 +100,15 @@ DISTANCE_WORDS = {
 # Who the greeting's gender says the recipient is not: (greeting word, who the recipient is).
 GENDER_WORDS = {"fr": {"F": ("Madame", "un homme"), "M": ("Monsieur", "une femme")},
                 "en": {"F": ("Madam", "a man"), "M": ("Sir", "a woman")}}
+# How a kind of mailbox is named in the kind_mismatch reason ("… écrit à vos collègues").
+KIND_WORDS = {
+    "fr": {"internal": "vos collègues", "partner": "des organismes partenaires",
+           "webmail": "une messagerie personnelle", "mssante": "une messagerie MSSanté",
+           "patient": "l'espace santé d'un patient", "cpam": "la CPAM"},
+    "en": {"internal": "your colleagues", "partner": "partner organisations",
+           "webmail": "a personal mailbox", "mssante": "an MSSanté mailbox",
+           "patient": "a patient's health space", "cpam": "the health-insurance fund (CPAM)"},
+}
 HOMONYM_WORDS = {"fr": {1: "prénom", 2: "nom", 3: "nom et prénom"},
                  "en": {1: "first name", 2: "last name", 3: "full name"}}
 

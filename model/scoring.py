@@ -33,6 +33,7 @@ from model.reasons import (
     DISTANCE_WORDS,
     GENDER_WORDS,
     HOMONYM_WORDS,
+    KIND_WORDS,
     advice_text,
     reason_text,
     sensitive_label,
@@ -41,6 +42,9 @@ from model.schemas import CheckRequest, CheckResponse, Reason, RecipientVerdict
 from model.settings import Settings, get_settings
 
 RISK_ORDER = {"send": 0, "warn": 1, "block": 2}
+# A flagged recipient gets the "kind of mailbox" reason when the message fits another kind this
+# much better: 39 % of wrong recipients and 4 % of legitimate ones on the synthetic test month.
+KIND_GAP_REASON = 0.15
 
 
 def _capitalised(name: str) -> str:
@@ -285,6 +289,9 @@ class Scorer:
             add(0.6, "homonym", what=what, contact=ev.neighbour, count=ev.neighbour_count)
         if ev.n_others >= 1 and ev.corecipient_frac == 0.0 and ev.sent > 0:
             add(0.45, "unusual_corecipient")
+        if ev.best_kind and ev.best_kind != ev.kind and ev.kind_gap >= KIND_GAP_REASON:
+            words = KIND_WORDS[lang if lang in KIND_WORDS else "fr"]
+            add(0.62, "kind_mismatch", usual=words[ev.best_kind], this=words[ev.kind])
         if ev.best_topic_contact and ev.topic_best_gap > 0.3 and ev.best_topic_contact != ev.address:
             add(0.5, "better_topic_fit", contact=ev.best_topic_contact)
         elif ev.sent > 0 and ev.topic_pair < 0.15:

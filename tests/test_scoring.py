@@ -242,3 +242,27 @@ def test_greeting_gender_reason(scorer, language: str, greeting: str, expected: 
     ev.field = "cc"
     assert not [r for r in scorer._reasons(ev, "Paul Durand", False, {}, [])
                 if r.code == "greeting_gender"]
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("fr", "Ce message ressemble à ce que votre organisation écrit à vos collègues, pas à une "
+           "messagerie personnelle"),
+    ("en", "This message looks like what your organisation writes to your colleagues, not to a "
+           "personal mailbox"),
+])
+def test_kind_mismatch_reason(scorer, language: str, expected: str) -> None:
+    from model.features import Evidence
+
+    ev = Evidence(address="cecile.turpin@orange.fr", field="to", kind="webmail", received=1,
+                  best_kind="internal", kind_gap=0.4)
+    saved = scorer.settings.language
+    scorer.settings.language = language
+    try:
+        reasons = scorer._reasons(ev, "Cécile Turpin", False, {}, [])
+        assert [r.message for r in reasons if r.code == "kind_mismatch"] == [expected]
+        # A small gap says nothing worth a sentence.
+        ev.kind_gap = 0.05
+        assert not [r for r in scorer._reasons(ev, "Cécile Turpin", False, {}, [])
+                    if r.code == "kind_mismatch"]
+    finally:
+        scorer.settings.language = saved

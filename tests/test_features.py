@@ -162,9 +162,9 @@ def test_another_address_of_the_same_person_is_not_a_look_alike() -> None:
     assert slip["edit_distance"] == 1 and slip["_ev"].neighbour == "kenneth.lay@enron.com"
 
 
-def test_topic_of_the_kind_of_mailbox() -> None:
-    # Claire writes about télétransmission to colleagues and about appointments to patients'
-    # webmail: the team's subject sent to a patient fits "webmail" worse than "internal".
+def _kind_history() -> HistoryProfiles:
+    """Claire writes about télétransmission to five colleagues and about appointments to five
+    patients' webmail."""
     colleagues = ["s.lemaire", "m.durand", "p.roux", "a.blin", "j.morel"]
     patients = ["slemaire@gmail.com", "paul.durand@free.fr", "jroux@orange.fr",
                 "anne.blin@gmail.com", "morelj@laposte.net"]
@@ -180,6 +180,12 @@ def test_topic_of_the_kind_of_mailbox() -> None:
     p = HistoryProfiles(TopicModel(dim=4).fit([m.subject + " " + m.body for m in history] + [
         "Résultats de biologie", "Planning de la semaine", "Compte-rendu opératoire"]))
     p.update_many(history)
+    return p
+
+
+def test_topic_of_the_kind_of_mailbox() -> None:
+    # The team's subject sent to a patient fits "webmail" worse than "internal".
+    p = _kind_history()
     assert set(p.kind_topics("c.martin@cds-havre.example")) == {"internal", "webmail"}
     team = "Bonjour, bordereau CPAM lot"
     to_patient = features_of(p, "slemaire@gmail.com", team)
@@ -192,3 +198,43 @@ def test_topic_of_the_kind_of_mailbox() -> None:
     # A kind written to at fewer than 5 addresses has no profile: no gap either way.
     cpam = features_of(p, "accueil@cpam-seine-maritime.example", "Bonjour, votre rendez-vous")
     assert cpam["topic_kind"] == 0.0 and cpam["topic_kind_gap"] == 0.0
+
+
+_HASH_SEED_PROBE = """
+import hashlib, sys
+from datetime import timedelta
+sys.path.insert(0, {tests!r})
+from test_features import CLAIRE, T0, features_of
+from model.history import HistoryProfiles, TopicModel
+from model.mail import Address, Message
+words = ["bordereau", "planning", "garde", "facture", "stock", "réunion", "congés", "dossier",
+         "biologie", "radiologie", "vaccin", "pansement", "ordonnance", "courrier", "agenda"]
+history = [Message(f"m{{i}}", T0 + timedelta(hours=i), CLAIRE,
+                   [Address.parse(f"c{{i}}@cds-havre.example")],
+                   subject=words[i % 15], body=" ".join(words[(i * 7 + k) % 15] for k in range(i % 5 + 1)))
+           for i in range(80)]
+p = HistoryProfiles(TopicModel(dim=8).fit([m.subject + " " + m.body for m in history]))
+p.update_many(history)
+digest = hashlib.sha256()
+for vector in p.kind_topics(CLAIRE.address).values():
+    digest.update(vector.tobytes())
+for to in ("c3@cds-havre.example", "x@gmail.com"):
+    f = features_of(p, to, "planning de garde et congés")
+    digest.update(repr(sorted((k, v) for k, v in f.items() if k != "_ev")).encode())
+print(digest.hexdigest())
+"""
+
+
+def test_features_do_not_depend_on_the_hash_seed() -> None:
+    # Sets iterate in an order that depends on PYTHONHASHSEED; a float sum over one would give
+    # the training process and each service worker slightly different features.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = _HASH_SEED_PROBE.format(tests=str(Path(__file__).parent))
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2", "3")}
+    assert len(digests) == 1, digests

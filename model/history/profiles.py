@@ -23,6 +23,8 @@ from model.mail import Message
 DECAY_DAYS = 90.0  # half-life-like time constant of the recency-weighted counts
 MAX_CORECIPIENTS = 20  # larger distributions say little about who belongs with whom
 DAY = 86400.0
+MIN_KIND_SUPPORT = 5  # addresses of a kind the organisation wrote to before its topic counts
+_COMPACT_RE = re.compile(r"[._\-]")  # what separates the words of a local part
 
 
 @dataclass(slots=True)
@@ -134,8 +136,11 @@ class HistoryProfiles:
         self._prefix: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self._homonym: dict[str, dict[str, list[str]]] = {}
         self._names: dict[str, list[tuple[str | None, str, str]]] | None = None
-        self._alias_members: dict[tuple, set[str]] | None = None  # built on first use
-        self._kind_topics: dict[str, dict[str, np.ndarray]] = {}
+        # Aliases: alias key → addresses, kept up to date address by address (built on first use).
+        self._alias_members: dict[tuple, set[str]] | None = None
+        self._alias_keys: dict[str, tuple] = {}
+        self._alias_dirty: set[str] = set()
+        self._kind_topics: dict[str, dict[str, np.ndarray]] = {}  # org → kind → unit topic
 
     # ------------------------------------------------------------------ building
     def vectorize(self, messages: list[Message]) -> np.ndarray:
@@ -197,7 +202,7 @@ class HistoryProfiles:
                     self.corecipients[(a, b)] += 1
         self._index.pop(sender, None)
         self._org_index.clear()
-        self.__dict__.setdefault("_kind_topics", {}).clear()
+        self._kind_topics.clear()
         for r in recipients:
             self._index.pop(r, None)
             self._prefix.pop(r, None)
@@ -205,7 +210,7 @@ class HistoryProfiles:
         self._prefix.pop(sender, None)
         self._homonym.pop(sender, None)
         self._names = None
-        if getattr(self, "_alias_members", None) is not None:
+        if self._alias_members is not None:
             self._alias_dirty.add(sender)
             self._alias_dirty.update(recipients)
         return True
@@ -280,14 +285,14 @@ class HistoryProfiles:
         patients' webmail, CPAM, partners...): per kind, the unit mean of the unit topic
         vectors of the addresses it wrote to. A message about the team's planning fits
         "internal", not "webmail", whoever the recipient is."""
-        cache = self.__dict__.setdefault("_kind_topics", {})
         org = org_key(sender)
-        cached = cache.get(org)
+        cached = self._kind_topics.get(org)
         if cached is not None:
             return cached
         sums: dict[str, np.ndarray] = {}
         support: Counter = Counter()
-        for address in self.org_out.get(org, ()):
+        # Sorted: the sums' float rounding must not depend on the set order (the hash seed).
+        for address in sorted(self.org_out.get(org, ())):
             u = unit(self.addresses[address].topic)
             if u is None:
                 continue
@@ -297,7 +302,7 @@ class HistoryProfiles:
         # A kind the organisation wrote to only a few times says little about its subjects.
         out = {k: u for k, v in sums.items()
                if support[k] >= MIN_KIND_SUPPORT and (u := unit(v)) is not None}
-        cache[org] = out
+        self._kind_topics[org] = out
         return out
 
     def prefix_index(self, sender: str) -> dict[str, list[tuple[str, str]]]:
@@ -350,9 +355,10 @@ class HistoryProfiles:
     def aliases(self, address: str) -> frozenset[str]:
         """Other known addresses of the same person: the same local part but for its dots,
         dashes and underscores, or the same words in another order, on the same domain
-        (``kenneth.lay@`` / ``kenneth_lay@`` / ``lay.kenneth@``; one mailbox at Gmail), or the same person's first and last name on the same organisation's
-        domain. Writing to one of them instead of the other is not a misdirection. Addresses at
-        webmail are their own organisation: two namesake patients at Gmail are two people."""
+        (``kenneth.lay@`` / ``kenneth_lay@`` / ``lay.kenneth@``; one mailbox at Gmail), or the
+        same person's first and last name on the same organisation's domain. Writing to one of
+        them instead of the other is not a misdirection. Addresses at webmail are their own
+        organisation: two namesake patients at Gmail are two people."""
         members = self._alias_index()
         keys = self._alias_keys.get(address, ())
         out: set[str] = set()
@@ -364,10 +370,10 @@ class HistoryProfiles:
     def _alias_index(self) -> dict[tuple, set[str]]:
         # Kept up to date address by address: a full rebuild costs 25 ms on 6,600 addresses,
         # too much before every check once the service learns each sent message.
-        if getattr(self, "_alias_members", None) is None:
-            self._alias_members: dict[tuple, set[str]] = defaultdict(set)
-            self._alias_keys: dict[str, tuple] = {}
-            self._alias_dirty: set[str] = set(self.addresses)
+        if self._alias_members is None:
+            self._alias_members = defaultdict(set)
+            self._alias_keys = {}
+            self._alias_dirty = set(self.addresses)
         if self._alias_dirty:
             first_names = known_first_names()
             for address in self._alias_dirty:
@@ -398,6 +404,3 @@ def _alias_keys(address: str, name: str | None, first_names: frozenset[str]) -> 
             keys.append(("name", org_key(address), first, last))
     return tuple(keys)
 
-
-MIN_KIND_SUPPORT = 5
-_COMPACT_RE = re.compile(r"[._\-]")

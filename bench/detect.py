@@ -106,9 +106,7 @@ def inject(sim, message, scenario: str, rng: random.Random):
     intended = rng.choice(message.to or [a for _, a in message.recipients()]).address
     first, last = first_last(sim.profiles.name_of(intended), intended)
     pool = sim.by_first.get(first or "", []) if scenario == "first_name" else sim.by_last.get(last or "", [])
-    exclude = {message.sender.address, *message.recipient_addresses()}
-    for a in message.recipient_addresses():
-        exclude |= sim.profiles.aliases(a)  # the same person at another address: no leak
+    exclude = sim.not_wrong(message)
     choices = [a for a in pool if a not in exclude]
     if not choices:
         return None

@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from model.bundle import load_bundle
+    from model.evaluate import threshold_for_false_alarms
     from model.features import FEATURE_NAMES, light_analysis, message_context, message_features
     from model.schemas import CheckRequest
     from model.scoring import RiskPredictor
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((truth, message, evidence, matrix, risks))
 
     legit = np.array([max(r, default=0.0) for t, _, _, _, r in rows if t["scenario"] == "legit"])
-    threshold = float(np.quantile(legit, 1 - args.target))
+    threshold = threshold_for_false_alarms(legit, args.target)  # flag when risk > threshold
     total, caught = Counter(), Counter()
     show = set(filter(None, args.show.split(",")))
 

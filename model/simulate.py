@@ -159,14 +159,21 @@ class Simulator:
         choices = [a for a in pool if a not in exclude]
         return self.rng.choice(choices) if choices else None
 
+    def not_wrong(self, message: Message) -> set[str]:
+        """Addresses that cannot be a wrong recipient of ``message``: its sender, its
+        recipients and their other addresses (aliases: the same person, so no slip)."""
+        out = {message.sender.address} if message.sender else set()
+        for a in message.recipient_addresses():
+            out.add(a)
+            out |= self.profiles.aliases(a)
+        return out
+
     # ------------------------------------------------------------------ scenarios
     def wrong_for(self, scenario: str, message: Message, intended: str,
                   batch_peers: Sequence[Message] = ()) -> str | None:
         """A wrong address for ``intended`` under ``scenario``, or None when none fits."""
         sender = message.sender.address if message.sender else ""
-        exclude = {sender, *message.recipient_addresses()}
-        for a in message.recipient_addresses():
-            exclude |= self.profiles.aliases(a)  # another address of a recipient: no slip
+        exclude = self.not_wrong(message)
         book = self._book(sender)
         rng = self.rng
         if scenario == "S1":

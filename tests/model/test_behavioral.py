@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from model.evaluate import as_sent
 from model.schemas import CheckRequest
 
 pytestmark = pytest.mark.slow
@@ -78,17 +79,6 @@ def test_usual_correspondent_on_a_new_topic_passes(scorer, small_world: Path) ->
     assert _share_sent(scorer, pairs) >= 0.8
 
 
-def _with_recipient(request: CheckRequest, wrong: str, right: str) -> CheckRequest:
-    def fix(values):
-        out = []
-        for v in values:
-            address = v if isinstance(v, str) else v.address
-            out.append(right if address == wrong else v)
-        return out
-
-    return request.model_copy(update={"to": fix(request.to), "cc": fix(request.cc)})
-
-
 @pytest.fixture(scope="module")
 def seed_scorers(scorer, small_world: Path, small_bundle_settings, tmp_path_factory):
     """The session's model (training seed 0) and two more trained with seeds 1 and 2."""
@@ -126,7 +116,7 @@ def test_mail_merge_shift_is_caught(seed_scorers, small_world: Path) -> None:
             response = scorer.check(request)
             rec = next(r for r in response.recipients if r.address == wrong)
             caught_here += rec.verdict != "send"
-            fixed = scorer.check(_with_recipient(request, wrong, truth["intended"]))
+            fixed = scorer.check(as_sent(request, {wrong}, truth["intended"]))
             right = next(r for r in fixed.recipients if r.address == truth["intended"])
             riskier += rec.risk > right.risk
         assert caught_here >= 1

@@ -263,8 +263,12 @@ def _person_is(first: str | None, last: str | None, display: str | None, address
     tokens = set(name_tokens(display, address)) | set(local_tokens)
     # Glued local parts: "celineblanchard", "descampsm", "paulbodin10" (digits dropped).
     compact = re.sub(r"\d+", "", "".join(local_tokens))
-    glued = last is not None and len(last) >= 4 and (compact.endswith(last)
-                                                     or compact.startswith(last))
+    # A surname first must be followed by an initial or a first name: "martinebarre" starts
+    # with "martin" but is Martine Barre, not Mme Martin.
+    glued = last is not None and len(last) >= 4 and (
+        compact.endswith(last)
+        or (compact.startswith(last) and (len(compact) - len(last) <= 2
+                                          or compact[len(last):] in known_first_names())))
     if last and (last in tokens or glued):
         return first is None or first in tokens or first in compact or compact.startswith(first[:1])
     return False

@@ -104,6 +104,22 @@ def test_greeting_gender_against_the_recipient_first_name(profiles) -> None:
         "greeting_gender"] == 0
 
 
+@pytest.mark.parametrize(("to", "greeting", "expected"), [
+    # "Madame Martin" is not Martine Barre, although "martinebarre" starts with "martin".
+    ("Martine Barre <martine.barre@cpam-seine-maritime.example>", "Madame Martin", -1),
+    ("Delphine Martin <delphine.martin@cpam-eure.example>", "Madame Martin", 1),
+    # A glued local part: surname then initial, surname then first name, first name then surname.
+    ("descampsm@gmail.com", "Monsieur Descamps", 1),
+    ("lemairesophie@orange.fr", "Madame Lemaire", 1),
+    ("celineblanchard@free.fr", "Madame Blanchard", 1),
+    ("martinez.paul@free.fr", "Monsieur Martin", -1),
+])
+def test_greeted_surname_against_the_recipient(profiles, to: str, greeting: str,
+                                               expected: int) -> None:
+    f = features_of(profiles, to, f"{greeting},\nvotre dossier est à jour.", subject="Dossier")
+    assert f["greeting"] == expected
+
+
 def test_the_person_greeted_does_not_hide_a_third_party(profiles) -> None:
     # The greeting names the addressee; the patient named below is someone else: third-party
     # data to a private address, not "a patient written to about themselves".

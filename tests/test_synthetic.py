@@ -216,6 +216,46 @@ def test_scenarios_have_their_shape(world: tuple[Path, dict]) -> None:
             assert roles[lab["wrong"][0]]["kind"] == "patient"
 
 
+GROUP_GREETING_RE = re.compile(r"^(?:<[^>]+>)*\s*(?:Bonjour à (?:tous|toutes et à tous|l(?:'|&#x27;)équipe)"
+                               r"|Mesdames, Messieurs)", re.IGNORECASE)
+
+
+def test_one_patient_is_never_greeted_as_a_group(world: tuple[Path, dict]) -> None:
+    """A letter to a single patient greets a person ("Madame," "Bonjour,"), never "l'équipe"
+    (a misdirected letter keeps the greeting written for its intended recipient)."""
+    out, _ = world
+    cases = _read_jsonl(out / "cases.jsonl")
+    labels = _read_jsonl(out / "labels.jsonl")
+    roles = {a["address"]: a for a in json.loads((out / "world.json").read_text())["addresses"]}
+    to_one_patient = 0
+    for case, lab in zip(cases, labels, strict=True):
+        if lab["scenario"] != "legit":
+            continue
+        to = [r if isinstance(r, str) else r["address"] for r in case["to"]]
+        if len(to) == 1 and not case["cc"] and roles.get(to[0], {}).get("kind") == "patient":
+            to_one_patient += 1
+            assert not GROUP_GREETING_RE.match(case["body"]), case["body"][:80]
+    assert to_one_patient > 50
+
+
+TUTOIEMENT_RE = re.compile(r"\b(?:tu|ton|ta|tes|te|t')\b|\bSalut\b|\bCoucou\b")
+
+
+def test_new_topics_fit_the_correspondent_organisation(world: tuple[Path, dict]) -> None:
+    """A "new topic with a usual correspondent" never sends an internal note to an outsider."""
+    out, _ = world
+    cases = _read_jsonl(out / "cases.jsonl")
+    labels = _read_jsonl(out / "labels.jsonl")
+    roles = {a["address"]: a for a in json.loads((out / "world.json").read_text())["addresses"]}
+    new_topic = [(c, lab) for c, lab in zip(cases, labels, strict=True) if lab["kind"] == "new_topic"]
+    assert new_topic
+    for case, _lab in new_topic:
+        to = case["to"][0] if isinstance(case["to"][0], str) else case["to"][0]["address"]
+        if roles[to]["kind"] != "staff":
+            # Internal notes say "tu" to a colleague.
+            assert not TUTOIEMENT_RE.search(case["body"]), case["body"][:120]
+
+
 def test_world_json_has_roles_but_no_identifiers(world: tuple[Path, dict]) -> None:
     out, _ = world
     data = json.loads((out / "world.json").read_text())

@@ -24,8 +24,8 @@ _SETTINGS: list[tuple[str, str, str, list[str]]] = [
                                    "supplier", "rdv", "attestation", "self"]),
     ("formal", "formal", "doctor", ["courrier", "self", "lab"]),
     ("formal", "formal", "partner", ["lab_in", "cpam_in", "supplier_in", "courrier", "mutuelle"]),
-    ("generic", "formal", "patient", ["patient_in"]),
-    ("generic", "formal", "staff", ["teletrans", "note_service", "supplier", "lab"]),
+    ("group", "formal", "patient", ["patient_in"]),
+    ("group", "formal", "staff", ["teletrans", "note_service", "supplier", "lab"]),
     ("formal", "formal", "patient", ["patient_in"]),
 ]
 _STREETS = ["rue de Paris", "rue Victor Hugo", "avenue Foch", "rue Jean Jaurès", "rue des Lilas",
@@ -61,7 +61,7 @@ def annotated_mails(seed: int, n: int, split: Literal["train", "heldout"]) -> li
         if topic not in BODIES:
             continue
         persons = {k: _person(rng, names) for k in ("A", "S", "T", "U", "D")}
-        if greeting == "generic":
+        if greeting in ("generic", "group"):
             del persons["A"]
         comp = Composition(greeting, topic, closing, signature,
                            paragraphs=1 if rng.random() < 0.6 else 2,

@@ -101,6 +101,14 @@ HABITS: dict[str, list[tuple[str, int]]] = {
 INCOMING: list[tuple[str, int]] = [("patient_in", 30), ("courrier_in", 22), ("lab_in", 14),
                                    ("cpam_in", 10), ("supplier_in", 5), ("mutuelle_in", 5),
                                    ("cds_in", 4)]
+# The "new topic with a usual correspondent" legitimate case: topics by the correspondent's
+# organisation kind.
+NEW_TOPICS: dict[str, list[str]] = {
+    "home": ["interne", "cds", "courrier", "supplier", "lab", "cpam_q", "mutuelle"],
+    "cpam": ["cpam_q"], "cds": ["cds", "courrier"], "hospital": ["courrier", "cds"],
+    "clinic": ["courrier", "cds"], "doctor": ["courrier", "cds"], "lab": ["lab"],
+    "mutuelle": ["mutuelle"], "supplier": ["supplier"],
+}
 PATIENT_DATA_TOPICS = {"teletrans", "teletrans_internal", "courrier", "courrier_sec", "interne",
                        "mutuelle", "cds", "lab", "cpam_q", "lab_in", "cpam_in"}
 
@@ -228,7 +236,9 @@ class Generator:
 
     def _relation(self, sender: Person, to: list[Person]) -> str:
         a = to[0]
-        if len(to) > 2 or a.kind == "service" or not a.first:
+        if len(to) > 2 or a.kind == "service":
+            return "group"
+        if not a.first:
             return "generic"
         if sender.kind == "staff" and a.kind == "staff":
             return "colleague"
@@ -1039,7 +1049,11 @@ def build_cases(gen: Generator, history: list[Draft], n_legit: int, per_scenario
             if not contacts:
                 continue
             q = w.by_address[rng.choice(contacts[:8])]
-            topic = rng.choice(["interne", "cds", "courrier", "supplier", "lab", "cpam_q", "mutuelle"])
+            # A topic this correspondent's organisation deals in: colleagues hear of anything,
+            # a CPAM agent of a patient's rights, a hospital doctor of patients, never of an
+            # internal note ("elle est sur ton bureau") or a supplier's order.
+            org_kind = w.orgs[q.org].kind if q.org in w.orgs else "home"
+            topic = rng.choice(NEW_TOPICS.get(org_kind, NEW_TOPICS["home"]))
             if (s.address, q.address, topic) in pair_topics:
                 continue
             day = gen.workday(TEST_START, TEST_END)

@@ -79,9 +79,13 @@ GREETINGS: dict[str, list[str]] = {
     "confrere": ["{A.cher} {A.confrere},", "{A.cher} Docteur {A.last},", "Bonjour Docteur {A.last},",
                  "{A.cher} {A.first},", "{A.cher} confrère, {A.cher2} ami{A.e},",
                  "Bonjour {A.first},", "Docteur,", "{A.cher} {A.confrere} et ami{A.e},"],
-    "generic": ["Bonjour,", "Madame, Monsieur,", "Bonjour à tous,", "Mesdames, Messieurs,",
-                "Bonjour à toutes et à tous,", "Bonjour Madame, Monsieur,", "Bonjour à l'équipe,",
-                "Bonjour,\n"],
+    # One person whose name the letter does not use (a patient, a contact at a partner).
+    "generic": ["Bonjour,", "Madame, Monsieur,", "Bonjour Madame, Monsieur,", "Bonjour,\n"],
+    # A team, a service mailbox, a distribution: never used for a single person, so a shifted
+    # patient letter does not greet "l'équipe".
+    "group": ["Bonjour,", "Madame, Monsieur,", "Bonjour à tous,", "Mesdames, Messieurs,",
+              "Bonjour à toutes et à tous,", "Bonjour Madame, Monsieur,", "Bonjour à l'équipe,",
+              "Bonjour,\n"],
 }
 CLOSINGS: dict[str, list[str]] = {
     "colleague": ["Merci !", "Bonne journée,", "Merci d'avance,", "À plus tard,", "Bises,",
@@ -489,7 +493,7 @@ def compose(rng: random.Random, comp: Composition, persons: dict[str, Renderable
     greet_pool = GREETINGS[comp.greeting]
     gid, greet = choose(rng, f"greet.{comp.greeting}", greet_pool, split)
     if not need_named and "{A." in greet:
-        gid, greet = f"greet.generic:{0}", "Bonjour,"
+        gid, greet = "greet.generic:0", "Bonjour,"
     ids.append(gid)
     r.render(greet)
     r.add("\n\n")

@@ -23,6 +23,7 @@ from model.history.names import (
     fold,
     greeting_gender,
     greeting_name,
+    greeting_titled,
     known_first_names,
     name_matches,
     name_tokens,
@@ -77,6 +78,7 @@ class MessageContext:
     persons: list[tuple[str | None, str | None, str]]  # (first, last, display) people named
     person_addresses: list[str | None] = field(default_factory=list)  # known address, if any
     greeting_gender: str | None = None  # "F"/"M": the greeting addresses one woman / one man
+    greeting_titled: bool = False  # "Monsieur Alexandre": the name after a title is a surname
 
 
 @dataclass(slots=True)
@@ -255,7 +257,38 @@ def message_context(
         persons=persons,
         person_addresses=person_addresses,
         greeting_gender=greeting_gender(message.body),
+        greeting_titled=greeting_titled(message.body),
     )
+
+
+def _recipient_first_last(display: str | None, address: str) -> tuple[str | None, str | None]:
+    """(first name, surname) of a recipient, folded; "Herve Alexandre" read either way round is
+    settled by the INSEE first names."""
+    first, last = first_last(display, address)
+    known = known_first_names()
+    if first and last and last in known and first not in known:
+        first, last = last, first
+    return first, last
+
+
+def greeting_contradicts(greeting: str, titled: bool, display: str | None, address: str) -> bool:
+    """The greeting names the recipient's namesake, not the recipient: "Chère Madame Solange
+    Mace" to Christiane Mace, "Monsieur Alexandre" (a surname after a title) to Alexandre Hervé.
+    Only when the recipient's first name is known (a display name or a ``first.last`` address)."""
+    tokens = [t for t in greeting.split() if len(t) > 1]
+    if not tokens:
+        return False
+    first, last = _recipient_first_last(display, address)
+    if not first or not last or first == last:
+        return False
+    have = set(name_tokens(display, address))
+    if len(tokens) >= 2:
+        g_first = tokens[0]
+        # The surname agrees; a different known first name designates another person.
+        return (tokens[-1] == last and g_first not in have and g_first in known_first_names()
+                and first in known_first_names())
+    token = tokens[0]
+    return titled and token == first and token != last and token in known_first_names()
 
 
 def _person_is(first: str | None, last: str | None, display: str | None, address: str) -> bool:
@@ -502,6 +535,8 @@ def recipient_features(
         ev.greeting = ctx.greeting
         greet = 1.0 if (name_matches(ctx.greeting, name, address)
                         or _person_is(None, ctx.greeting.split()[-1], name, address)) else -1.0
+        if greet > 0 and greeting_contradicts(ctx.greeting, ctx.greeting_titled, name, address):
+            greet = -1.0
         greet_other = float(any(name_matches(ctx.greeting, ctx.names.get(o), o) for o in others))
     ev.greeting_state = int(greet)
     f["greeting"] = greet

@@ -113,6 +113,14 @@ def test_greeting_gender_against_the_recipient_first_name(profiles) -> None:
     ("lemairesophie@orange.fr", "Madame Lemaire", 1),
     ("celineblanchard@free.fr", "Madame Blanchard", 1),
     ("martinez.paul@free.fr", "Monsieur Martin", -1),
+    # A title puts a surname after it: "Monsieur Alexandre" is not Alexandre Hervé.
+    ("Alexandre Herve <alexandreherve62@orange.fr>", "Monsieur Alexandre", -1),
+    ("Jean-Bernard Alexandre <jalexandre@yahoo.fr>", "Monsieur Alexandre", 1),
+    ("Alexandre Herve <alexandreherve62@orange.fr>", "Bonjour Alexandre", 1),
+    # Same surname, another first name: the namesake.
+    ("Christiane Mace <christiane.mace51@free.fr>", "Chère Madame Solange Mace", -1),
+    ("Solange Mace <solange.mace@wanadoo.fr>", "Chère Madame Solange Mace", 1),
+    ("j.cousin@free.fr", "Monsieur Cousin", 1),
 ])
 def test_greeted_surname_against_the_recipient(profiles, to: str, greeting: str,
                                                expected: int) -> None:

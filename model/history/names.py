@@ -96,6 +96,20 @@ def greeting_name(body: str) -> str | None:
     return None
 
 
+_TITLED_RE = re.compile(
+    r"(?i:\b(?:madame|monsieur|mme|mlle|mademoiselle|docteur)|(?<![\w.])(?:m|mr|dr)\.?)"
+    r"\s+[A-ZÀ-Ý][\wÀ-ÿ'\-]*")
+
+
+def greeting_titled(body: str) -> bool:
+    """Does the greeting put a title before the name ("Monsieur Alexandre,", "Bonjour Mme
+    Mace")? A title is followed by a surname (or a full name), not a first name alone."""
+    for line in body.lstrip().splitlines()[:3]:
+        if line.strip():
+            return bool(_TITLED_RE.search(line[:80]))
+    return False
+
+
 def name_matches(name: str, display_name: str | None, address: str) -> bool:
     """Does a folded name (one or more tokens) plausibly designate this recipient?
 

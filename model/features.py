@@ -262,13 +262,32 @@ def message_context(
 
 
 def _recipient_first_last(display: str | None, address: str) -> tuple[str | None, str | None]:
-    """(first name, surname) of a recipient, folded; "Herve Alexandre" read either way round is
-    settled by the INSEE first names."""
+    """(first name, surname) of a recipient, folded; "HERVE Alexandre" (the surname in capitals
+    first, the French administrative order) is read the right way round."""
     first, last = first_last(display, address)
-    known = known_first_names()
-    if first and last and last in known and first not in known:
-        first, last = last, first
+    if first and last and display and "," not in display:
+        words = display.split()
+        if len(words) >= 2 and len(words[0]) > 1 and words[0].isupper() and not words[-1].isupper():
+            first, last = last, first
     return first, last
+
+
+# English honorifics that are also first names: "Dear Dean Walker" greets Bruce Walker.
+_HONORIFICS = frozenset({"dean", "father", "sister", "judge", "senator", "governor", "bishop"})
+
+
+def greets_first_name(token: str, display: str | None, address: str) -> bool:
+    """An untitled greeting by a short form of the recipient's first name: "Hi Jeff" to
+    Jeffrey Garten, "Mitch" to ``mitchell_daniels@``, "Barb" to Barbara."""
+    if len(token) < 3:
+        return False
+    first, _ = _recipient_first_last(display, address)
+    if first:
+        return first != token and first.startswith(token)
+    # A glued local part, first name first: "Mark" to markskilling@.
+    compact = re.sub(r"\d+", "", "".join(name_tokens(None, address)))
+    return (token in known_first_names() and compact.startswith(token)
+            and len(compact) - len(token) >= 3)
 
 
 def greeting_contradicts(greeting: str, titled: bool, display: str | None, address: str) -> bool:
@@ -284,6 +303,8 @@ def greeting_contradicts(greeting: str, titled: bool, display: str | None, addre
     have = set(name_tokens(display, address))
     if len(tokens) >= 2:
         g_first = tokens[0]
+        if g_first in _HONORIFICS or first.startswith(g_first) or g_first.startswith(first):
+            return False  # "Dear Dean Walker"; "Ken Lay" for Kenneth Lay
         # The surname agrees; a different known first name designates another person.
         return (tokens[-1] == last and g_first not in have and g_first in known_first_names()
                 and first in known_first_names())
@@ -533,8 +554,11 @@ def recipient_features(
     greet_other = 0.0
     if ctx.greeting:
         ev.greeting = ctx.greeting
+        greeted = ctx.greeting.split()
         greet = 1.0 if (name_matches(ctx.greeting, name, address)
-                        or _person_is(None, ctx.greeting.split()[-1], name, address)) else -1.0
+                        or _person_is(None, greeted[-1], name, address)
+                        or (not ctx.greeting_titled
+                            and greets_first_name(greeted[0], name, address))) else -1.0
         if greet > 0 and greeting_contradicts(ctx.greeting, ctx.greeting_titled, name, address):
             greet = -1.0
         greet_other = float(any(name_matches(ctx.greeting, ctx.names.get(o), o) for o in others))

@@ -121,6 +121,14 @@ def test_greeting_gender_against_the_recipient_first_name(profiles) -> None:
     ("Christiane Mace <christiane.mace51@free.fr>", "Chère Madame Solange Mace", -1),
     ("Solange Mace <solange.mace@wanadoo.fr>", "Chère Madame Solange Mace", 1),
     ("j.cousin@free.fr", "Monsieur Cousin", 1),
+    # Short forms of a first name, without a title; honorifics that are also first names.
+    ("Jeffrey Garten <jeffrey.garten@yale.edu>", "Hi Jeff", 1),
+    ("markskilling@hotmail.com", "Hi Mark", 1),
+    ("mitchell_daniels@omb.eop.gov", "Dear Mitch", 1),
+    ("Kenneth Lay <kenneth.lay@enron.com>", "Dear Ken Lay", 1),
+    ("Chuck Paul <chuck.paul@a-closer-look.com>", "Mr. Paul", 1),
+    ("Bruce J. Walker <walker@missouri.edu>", "Dear Dean Walker", 1),
+    ("HERVE Alexandre <a.herve@orange.fr>", "Monsieur Alexandre", -1),
 ])
 def test_greeted_surname_against_the_recipient(profiles, to: str, greeting: str,
                                                expected: int) -> None:

@@ -107,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     print(" ".join(f"{s} {caught[s]}/{total[s]}" for s in sorted(total)))
     print(f"caught {sum(caught.values())} of {sum(total.values())} "
           f"({sum(caught.values()) / max(1, sum(total.values())):.1%})")
+    # The product's verdict: the bundle's warn threshold, set in training (risk >= warn).
+    warn = float(bundle.metadata["thresholds"]["warn"])
+    wrong = np.array([max(r, default=0.0) for t, _, _, _, r in rows if t["scenario"] != "legit"])
+    print(f"at the bundle's warn threshold {warn:.4f}: caught {(wrong >= warn).mean():.1%}, "
+          f"false alarms {(legit >= warn).mean():.2%}")
     return 0
 
 

@@ -14,6 +14,7 @@ from model.history.names import (
     first_name_gender,
     greeting_gender,
     greeting_name,
+    greeting_titled,
     recipient_gender,
 )
 from model.mail import Address, Message
@@ -121,6 +122,17 @@ def test_greeting_name(body: str, name: str | None) -> None:
 )
 def test_greeting_gender(body: str, gender: str | None) -> None:
     assert greeting_gender(body) == gender
+
+
+@pytest.mark.parametrize(
+    ("body", "titled"),
+    [("Monsieur Alexandre,\nvotre dossier", True), ("Bonjour M. Godard,", True),
+     ("Chère Madame Solange Mace,", True), ("Dear Mr Smith,", True), ("Cher Dr. House,", True),
+     ("Bonjour Sophie,", False), ("Hi, I'm Sam", False), ("Madame,\n", False),
+     ("Bonjour,\nMonsieur Durand a appelé", False)],
+)
+def test_greeting_titled(body: str, titled: bool) -> None:
+    assert greeting_titled(body) is titled
 
 
 @pytest.mark.parametrize(

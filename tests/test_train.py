@@ -65,3 +65,36 @@ def test_train_summary_has_metrics_per_scenario(small_bundle: Path) -> None:
     assert any(k.startswith("per_scenario.S1") for k in metrics)
     split = meta["split"]
     assert split["past"] > 0 and split["fit"] > 0 and split["calibration"] > 0
+
+
+def _rows(sender_sent: list[int], scenarios: list[str]):
+    import numpy as np
+
+    from model.features import FEATURE_NAMES
+    from model.train import Rows
+
+    X = np.zeros((len(sender_sent), len(FEATURE_NAMES)), dtype=np.float32)
+    X[:, FEATURE_NAMES.index("log_sender_sent")] = np.log1p(sender_sent)
+    n = len(sender_sent)
+    return Rows(X, np.array([s != "legit" for s in scenarios], dtype=int), np.arange(n),
+                scenarios, np.zeros(n, dtype=bool))
+
+
+def test_warn_threshold_is_set_on_the_messages_of_senders_with_a_history() -> None:
+    """Outsiders who wrote once (mail received by a mailbox export) have risky-looking
+    legitimate messages; the add-in checks the users' own: the threshold follows theirs."""
+    import numpy as np
+
+    from model.train import CALIBRATION_MIN_SENDER_SENT, MIN_CALIBRATION_MESSAGES, thresholds
+
+    rng = np.random.default_rng(0)
+    n_users, n_outsiders = 400, 400
+    sent = [50] * n_users + [1] * n_outsiders
+    risk = np.concatenate([rng.uniform(0.0, 0.5, n_users), rng.uniform(0.5, 1.0, n_outsiders)])
+    warn = thresholds(risk, _rows(sent, ["legit"] * len(sent)), 0.005)["warn"]
+    assert warn < 0.55  # all outsiders' risks ignored: the users' tail sets it
+    # Too few users' messages: every legitimate message counts.
+    few = MIN_CALIBRATION_MESSAGES - 1
+    sent = [CALIBRATION_MIN_SENDER_SENT] * few + [1] * n_outsiders
+    risk = np.concatenate([rng.uniform(0.0, 0.5, few), rng.uniform(0.5, 1.0, n_outsiders)])
+    assert thresholds(risk, _rows(sent, ["legit"] * len(sent)), 0.005)["warn"] > 0.9

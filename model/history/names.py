@@ -97,7 +97,7 @@ def greeting_name(body: str) -> str | None:
 
 
 _TITLED_RE = re.compile(
-    r"(?i:\b(?:madame|monsieur|mme|mlle|mademoiselle|docteur)|(?<![\w.])(?:m|mr|dr)\.?)"
+    r"(?i:\b(?:madame|monsieur|mme|mlle|mademoiselle|docteur)|(?<![\w.'’])(?:m|mr|dr)\.?)"
     r"\s+[A-ZÀ-Ý][\wÀ-ÿ'\-]*")
 
 

@@ -75,6 +75,41 @@ def test_corecipients_and_names(profiles: HistoryProfiles) -> None:
     assert profiles.name_of("s.lemaire@cds-havre.example") == "Sophie Lemaire"
 
 
+def test_indexes_kept_up_to_date_equal_a_rebuild() -> None:
+    """The name gazetteer, the organisation index and the kind topics, updated message by
+    message after first use, equal those of profiles that never built them before."""
+    messages = corpus()
+    extra = [msg("Claire Martin <c.martin@cds-havre.example>",
+                 [f"Paul Durand <paul.durand{k}@free.fr>", "Jeanne Durand <j.durand@gmail.com>"],
+                 "RDV", "votre rendez-vous", 40 + k) for k in range(5)]
+    # An address known since the start, named only now: filed at its old position.
+    extra.append(msg("c.martin@cds-havre.example", ["Sébastien Durand <slemaire@gmail.com>"], "RDV",
+                     "votre rendez-vous", 48))
+    # An address first seen as Jean Blin, then twice as Jean Morel: filed under Morel only.
+    extra += [msg("c.martin@cds-havre.example", [f"{name} <jm@partenaire.example>"], "Dossier",
+                  "dossier", 50 + k) for k, name in enumerate(["Jean Blin", "Jean Morel", "Jean Morel"])]
+    topics = TopicModel(dim=8).fit([m.subject + " " + m.body for m in messages + extra])
+    live, fresh = HistoryProfiles(topics), HistoryProfiles(topics)
+    live.update_many(messages)
+    fresh.update_many(messages)
+    sender = "c.martin@cds-havre.example"
+    for m in extra:
+        live.name_index(), live.org_index(sender), live.kind_topics(sender)
+        live.update(m)
+        fresh.update(m)
+    assert live.name_index() == fresh.name_index()
+    # The older address first, as a rebuild in the order of addresses gives.
+    assert [row[2] for row in live.name_index()["durand"]][:2] == ["slemaire@gmail.com",
+                                                                   "paul.durand0@free.fr"]
+    assert "blin" not in live.name_index() and live.name_index()["morel"][0][2] == "jm@partenaire.example"
+    a, b = live.org_index(sender), fresh.org_index(sender)
+    assert a.addresses == b.addresses and np.array_equal(a.topics, b.topics)
+    assert np.array_equal(a.counts, b.counts)
+    kinds_a, kinds_b = live.kind_topics(sender), fresh.kind_topics(sender)
+    assert kinds_a.keys() == kinds_b.keys()
+    assert all(np.array_equal(kinds_a[k], kinds_b[k]) for k in kinds_a)
+
+
 def test_topic_vectors_are_numeric_and_separate_topics(profiles: HistoryProfiles) -> None:
     billing = profiles.topics.vector("télétransmission bordereau CPAM")
     appointment = profiles.topics.vector("déplacer mon rendez-vous")

@@ -136,11 +136,19 @@ class HistoryProfiles:
         self._prefix: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self._homonym: dict[str, dict[str, list[str]]] = {}
         self._names: dict[str, list[tuple[str | None, str, str]]] | None = None
+        # For updating ``_names`` address by address in the order a full rebuild gives:
+        # each address's position in ``addresses`` and the surname it is filed under.
+        self._name_order: dict[str, int] = {}
+        self._name_key: dict[str, str] = {}
         # Aliases: alias key → addresses, kept up to date address by address (built on first use).
         self._alias_members: dict[tuple, set[str]] | None = None
         self._alias_keys: dict[str, tuple] = {}
         self._alias_dirty: set[str] = set()
         self._kind_topics: dict[str, dict[str, np.ndarray]] = {}  # org → kind → unit topic
+        # Unit topic vector of each address, dropped when the address's topic changes: the
+        # organisation indexes are rebuilt after every learned message, and normalising every
+        # address's vector again cost most of that rebuild.
+        self._unit_topics: dict[str, np.ndarray | None] = {}
 
     # ------------------------------------------------------------------ building
     def vectorize(self, messages: list[Message]) -> np.ndarray:
@@ -177,6 +185,7 @@ class HistoryProfiles:
         sinfo = self.addresses[sender]
         sinfo.sent += 1
         sinfo.touch(t, vector)
+        self._unit_topics.pop(sender, None)
         if message.sender.name:
             sinfo.names[message.sender.name] += 1
         org = org_key(sender)
@@ -187,6 +196,7 @@ class HistoryProfiles:
             info = self.addresses[r]
             info.received += 1
             info.touch(t, vector)
+            self._unit_topics.pop(r, None)
             if r in names:
                 info.names[names[r]] += 1
             self.out[sender].add(r)
@@ -209,7 +219,8 @@ class HistoryProfiles:
             self._homonym.pop(r, None)
         self._prefix.pop(sender, None)
         self._homonym.pop(sender, None)
-        self._names = None
+        if self._names is not None:
+            self._refresh_names([sender, *recipients])
         if self._alias_members is not None:
             self._alias_dirty.add(sender)
             self._alias_dirty.update(recipients)
@@ -256,6 +267,16 @@ class HistoryProfiles:
         self._index[sender] = index
         return index
 
+    def address_topic(self, address: str) -> np.ndarray | None:
+        """The unit topic vector of everything sent to or by ``address`` (cached)."""
+        try:
+            return self._unit_topics[address]
+        except KeyError:
+            info = self.addresses.get(address)
+            u = unit(info.topic) if info is not None else None
+            self._unit_topics[address] = u
+            return u
+
     def org_index(self, sender: str) -> SenderIndex:
         """Addresses the sender's organisation writes to, with counts and address topics."""
         org = org_key(sender)
@@ -273,7 +294,7 @@ class HistoryProfiles:
         for i, r in enumerate(addresses):
             op = self.org_pairs.get((org, r))
             counts[i] = (op.count if op else 0) + received.get(r, 0)
-            u = unit(self.addresses[r].topic)
+            u = self.address_topic(r)
             if u is not None:
                 topics[i] = u
         index = SenderIndex(addresses, [a.split("@", 1)[0] for a in addresses], counts, topics)
@@ -293,7 +314,7 @@ class HistoryProfiles:
         support: Counter = Counter()
         # Sorted: the sums' float rounding must not depend on the set order (the hash seed).
         for address in sorted(self.org_out.get(org, ())):
-            u = unit(self.addresses[address].topic)
+            u = self.address_topic(address)
             if u is None:
                 continue
             kind = recipient_kind(sender, address)
@@ -338,19 +359,46 @@ class HistoryProfiles:
 
     def name_index(self) -> dict[str, list[tuple[str | None, str, str]]]:
         """Surname → (first name, display name, address) of every named address (a gazetteer of
-        people, in memory only)."""
-        if self._names is not None:
-            return self._names
-        index: dict[str, list[tuple[str | None, str, str]]] = defaultdict(list)
-        for address, info in self.addresses.items():
-            name = info.name
+        people, in memory only), in the order of ``addresses``. Built on first use, then kept up
+        to date address by address (a rebuild cost 2 ms on the default world, 20 ms on Enron,
+        before every check that follows a learned message)."""
+        if self._names is None:
+            self._names = {}
+            self._name_order = {}
+            self._name_key = {}
+            self._refresh_names(self.addresses)
+        return self._names
+
+    def _refresh_names(self, addresses: Iterable[str]) -> None:
+        assert self._names is not None
+        if len(self._name_order) < len(self.addresses):
+            # Addresses are only ever appended: number the new ones in dictionary order.
+            from itertools import islice
+
+            start = len(self._name_order)
+            for k, address in enumerate(islice(self.addresses, start, None), start):
+                self._name_order[address] = k
+        for address in addresses:
+            old = self._name_key.pop(address, None)
+            if old is not None:
+                rows = [row for row in self._names[old] if row[2] != address]
+                if rows:
+                    self._names[old] = rows
+                else:
+                    del self._names[old]
+            info = self.addresses.get(address)
+            name = info.name if info else None
             if not name or len(name_tokens(name)) < 2:
                 continue
             first, last = first_last(name, address)
-            if last and len(last) >= 3:
-                index[last].append((first, name, address))
-        self._names = dict(index)
-        return self._names
+            if not last or len(last) < 3:
+                continue
+            rows = self._names.setdefault(last, [])
+            order = self._name_order[address]
+            at = next((i for i, row in enumerate(rows) if self._name_order[row[2]] > order),
+                      len(rows))
+            rows.insert(at, (first, name, address))
+            self._name_key[address] = last
 
     def aliases(self, address: str) -> frozenset[str]:
         """Other known addresses of the same person: the same local part but for its dots,

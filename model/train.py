@@ -41,7 +41,7 @@ BLOCK_FLOOR = 0.9
 # The warn threshold is set on legitimate messages of senders who had sent at least this many
 # messages before (see ``thresholds``), when they are enough.
 CALIBRATION_MIN_SENDER_SENT = 5
-MIN_CALIBRATION_MESSAGES = 100  # fewer: all legitimate messages, senders new or not
+MIN_CALIBRATION_MESSAGES = 1000  # fewer: all legitimate messages, senders new or not
 
 
 @dataclass

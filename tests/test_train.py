@@ -88,7 +88,7 @@ def test_warn_threshold_is_set_on_the_messages_of_senders_with_a_history() -> No
     from model.train import CALIBRATION_MIN_SENDER_SENT, MIN_CALIBRATION_MESSAGES, thresholds
 
     rng = np.random.default_rng(0)
-    n_users, n_outsiders = 400, 400
+    n_users, n_outsiders = MIN_CALIBRATION_MESSAGES, 400
     sent = [50] * n_users + [1] * n_outsiders
     risk = np.concatenate([rng.uniform(0.0, 0.5, n_users), rng.uniform(0.5, 1.0, n_outsiders)])
     warn = thresholds(risk, _rows(sent, ["legit"] * len(sent)), 0.005)["warn"]

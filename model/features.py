@@ -557,7 +557,7 @@ def recipient_features(
         greeted = ctx.greeting.split()
         greet = 1.0 if (name_matches(ctx.greeting, name, address)
                         or _person_is(None, greeted[-1], name, address)
-                        or (not ctx.greeting_titled
+                        or (len(greeted) == 1 and not ctx.greeting_titled
                             and greets_first_name(greeted[0], name, address))) else -1.0
         if greet > 0 and greeting_contradicts(ctx.greeting, ctx.greeting_titled, name, address):
             greet = -1.0

@@ -129,6 +129,8 @@ def test_greeting_gender_against_the_recipient_first_name(profiles) -> None:
     ("Chuck Paul <chuck.paul@a-closer-look.com>", "Mr. Paul", 1),
     ("Bruce J. Walker <walker@missouri.edu>", "Dear Dean Walker", 1),
     ("HERVE Alexandre <a.herve@orange.fr>", "Monsieur Alexandre", -1),
+    # A short form is no excuse for another surname: "Emma Laporte" is not Emmanuelle Berthelot.
+    ("Emmanuelle Berthelot <e.berthelot@orange.fr>", "Bonjour Emma Laporte", -1),
 ])
 def test_greeted_surname_against_the_recipient(profiles, to: str, greeting: str,
                                                expected: int) -> None:

@@ -201,10 +201,12 @@ def thresholds(risk: np.ndarray, rows: Rows, target: float) -> dict[str, float]:
     near-certain cases (and, at scoring time, only with sensitive content).
 
     The false-alarm rate is set on the messages the add-in will check: those of senders with
-    a history (the organisation's users). A mailbox export also holds mail *received* from
-    outsiders who wrote once or twice; their messages teach the classifier, but every recipient
-    of theirs looks new, and in Enron's mailboxes they made the threshold far stricter than
-    the users' own messages need."""
+    a history (the organisation's users), when there are ``MIN_CALIBRATION_MESSAGES`` of them.
+    A mailbox export also holds mail *received* from outsiders who wrote once or twice; their
+    messages teach the classifier, but every recipient of theirs looks new and their risks made
+    the tail (default world: threshold 0.858 → 0.831, test-month false alarms 0.31 → 0.50 %).
+    With fewer, every legitimate message counts: a tail fitted on 124 (Enron's two mailboxes
+    merged) put the verdict at 4.4 % false alarms."""
     message_risk = message_risks(risk, rows.example_id, len(rows.scenarios))
     legit = np.array([s == "legit" for s in rows.scenarios])
     established = legit & established_senders(rows)

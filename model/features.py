@@ -21,6 +21,7 @@ from model.history.names import (
     capitalised_tokens,
     first_last,
     fold,
+    glued_local,
     greeting_gender,
     greeting_name,
     greeting_titled,
@@ -285,7 +286,7 @@ def greets_first_name(token: str, display: str | None, address: str) -> bool:
     if first:
         return first != token and first.startswith(token)
     # A glued local part, first name first: "Mark" to markskilling@.
-    compact = re.sub(r"\d+", "", "".join(name_tokens(None, address)))
+    compact = glued_local(address)
     return (token in known_first_names() and compact.startswith(token)
             and len(compact) - len(token) >= 3)
 
@@ -316,7 +317,7 @@ def _person_is(first: str | None, last: str | None, display: str | None, address
     local_tokens = name_tokens(None, address)
     tokens = set(name_tokens(display, address)) | set(local_tokens)
     # Glued local parts: "celineblanchard", "descampsm", "paulbodin10" (digits dropped).
-    compact = re.sub(r"\d+", "", "".join(local_tokens))
+    compact = glued_local(address)
     # A surname first must be followed by an initial or a first name: "martinebarre" starts
     # with "martin" but is Martine Barre, not Mme Martin.
     glued = last is not None and len(last) >= 4 and (

@@ -110,6 +110,13 @@ def greeting_titled(body: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=65536)
+def glued_local(address: str) -> str:
+    """The local part's name tokens glued, digits dropped: ``paul.bodin10@`` → ``paulbodin``,
+    for names written without separators (``celineblanchard``, ``descampsm``)."""
+    return re.sub(r"\d+", "", "".join(_name_tokens(None, address)))
+
+
 def name_matches(name: str, display_name: str | None, address: str) -> bool:
     """Does a folded name (one or more tokens) plausibly designate this recipient?
 
@@ -121,7 +128,7 @@ def name_matches(name: str, display_name: str | None, address: str) -> bool:
         return False
     have = set(name_tokens(display_name, address)) | set(name_tokens(None, address))
     local_tokens = name_tokens(None, address)
-    compact = re.sub(r"\d+", "", "".join(local_tokens))
+    compact = glued_local(address)
     if len(wanted) >= 2:
         # "Dylan Huet": the surname decides (another Dylan is not Dylan Huet).
         first, last = wanted[0], wanted[-1]

@@ -12,6 +12,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 
@@ -373,8 +374,6 @@ class HistoryProfiles:
         assert self._names is not None
         if len(self._name_order) < len(self.addresses):
             # Addresses are only ever appended: number the new ones in dictionary order.
-            from itertools import islice
-
             start = len(self._name_order)
             for k, address in enumerate(islice(self.addresses, start, None), start):
                 self._name_order[address] = k

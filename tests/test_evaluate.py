@@ -104,3 +104,26 @@ def test_as_sent_replaces_or_removes_the_wrong_recipient() -> None:
     assert fixed.cc == request.cc
     extra = as_sent(request, {"y@gmail.com"}, None)  # an extra recipient: removed
     assert extra.cc == ["x@cds-havre.example"] and extra.to == request.to
+
+
+def test_enron_figures_over_seeds_give_each_value_and_the_spread() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_detect", Path(__file__).resolve().parents[1] / "bench" / "detect.py")
+    detect = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(detect)  # type: ignore[union-attr]
+
+    def run(recipients: float, top1: float) -> dict:
+        metrics = {k: 0.5 for k in detect.SEED_KEYS}
+        metrics.update(recipient_detection_at_target=recipients, top1=top1,
+                       per_scenario={"typo": {"top1": top1}})
+        return {"metrics": metrics, "train_seconds": 1.0}
+
+    out = detect.over_seeds([run(0.58, 0.90), run(0.66, 0.92), run(0.65, 0.88)], first_seed=4)
+    assert out["seeds"] == [4, 5, 6]
+    assert out["values"]["recipient_detection_at_target"] == [0.58, 0.66, 0.65]
+    spread = out["summary"]["recipient_detection_at_target"]
+    assert spread == {"mean": 0.63, "min": 0.58, "max": 0.66}
+    assert out["top1_per_scenario_mean"]["typo"] == pytest.approx(0.90)

@@ -88,6 +88,11 @@ def test_indexes_kept_up_to_date_equal_a_rebuild() -> None:
     # An address first seen as Jean Blin, then twice as Jean Morel: filed under Morel only.
     extra += [msg("c.martin@cds-havre.example", [f"{name} <jm@partenaire.example>"], "Dossier",
                   "dossier", 50 + k) for k, name in enumerate(["Jean Blin", "Jean Morel", "Jean Morel"])]
+    # A patient who had only received mail writes back: their organisation gains a member
+    # (what they received counts for it) and the centre's member hears from them.
+    extra += [msg("Paul Durand <paul.durand0@free.fr>", ["c.martin@cds-havre.example"], "Re: RDV",
+                  "merci", 55), msg("paul.durand0@free.fr", ["c.martin@cds-havre.example"], "Re: RDV",
+                                    "à jeudi", 56)]
     topics = TopicModel(dim=8).fit([m.subject + " " + m.body for m in messages + extra])
     live, fresh = HistoryProfiles(topics), HistoryProfiles(topics)
     live.update_many(messages)
@@ -102,9 +107,11 @@ def test_indexes_kept_up_to_date_equal_a_rebuild() -> None:
     assert [row[2] for row in live.name_index()["durand"]][:2] == ["slemaire@gmail.com",
                                                                    "paul.durand0@free.fr"]
     assert "blin" not in live.name_index() and live.name_index()["morel"][0][2] == "jm@partenaire.example"
-    a, b = live.org_index(sender), fresh.org_index(sender)
-    assert a.addresses == b.addresses and np.array_equal(a.topics, b.topics)
-    assert np.array_equal(a.counts, b.counts)
+    for who in (sender, "paul.durand0@free.fr", "s.lemaire@cds-havre.example"):
+        a, b = live.org_index(who), fresh.org_index(who)
+        assert a.addresses == b.addresses and np.array_equal(a.topics, b.topics)
+        assert np.array_equal(a.counts, b.counts)
+    assert "paul.durand0@free.fr" in live.org_index(sender).pos
     kinds_a, kinds_b = live.kind_topics(sender), fresh.kind_topics(sender)
     assert kinds_a.keys() == kinds_b.keys()
     assert all(np.array_equal(kinds_a[k], kinds_b[k]) for k in kinds_a)

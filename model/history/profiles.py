@@ -146,6 +146,10 @@ class HistoryProfiles:
         self._alias_keys: dict[str, tuple] = {}
         self._alias_dirty: set[str] = set()
         self._kind_topics: dict[str, dict[str, np.ndarray]] = {}  # org → kind → unit topic
+        # Org → address → messages it wrote to the organisation's members (the addresses that
+        # sent at least one message): kept up to date message by message once built, as summing
+        # them again was most of the organisation index's rebuild after each learned message.
+        self._org_received: dict[str, Counter] | None = None
         # Unit topic vector of each address, dropped when the address's topic changes: the
         # organisation indexes are rebuilt after every learned message, and normalising every
         # address's vector again cost most of that rebuild.
@@ -190,6 +194,8 @@ class HistoryProfiles:
         if message.sender.name:
             sinfo.names[message.sender.name] += 1
         org = org_key(sender)
+        if self._org_received is not None:
+            self._count_received(sender, org, recipients)
         names = {a.address: a.name for _, a in message.recipients() if a.name}
         for r in recipients:
             self.pairs.setdefault((sender, r), Pair()).add(t, vector)
@@ -226,6 +232,28 @@ class HistoryProfiles:
             self._alias_dirty.add(sender)
             self._alias_dirty.update(recipients)
         return True
+
+    def _count_received(self, sender: str, org: str, recipients: list[str]) -> None:
+        """Add one message to ``_org_received`` (before ``update`` records it)."""
+        if sender not in self.out:
+            # The sender's first message makes it a member of its organisation: what it
+            # received until now becomes mail received by the organisation.
+            received = self._org_received[org]  # type: ignore[index]
+            for x in self.inn.get(sender, ()):
+                received[x] += self.pairs[(x, sender)].count
+        for r in recipients:
+            if r in self.out:
+                self._org_received[org_key(r)][sender] += 1  # type: ignore[index]
+
+    def _org_received_counts(self) -> dict[str, Counter]:
+        if self._org_received is None:
+            table: dict[str, Counter] = defaultdict(Counter)
+            for member in self.out:
+                received = table[org_key(member)]
+                for x in self.inn.get(member, ()):
+                    received[x] += self.pairs[(x, member)].count
+            self._org_received = table
+        return self._org_received
 
     # ------------------------------------------------------------------ queries
     def pair(self, sender: str, recipient: str) -> Pair | None:
@@ -285,10 +313,7 @@ class HistoryProfiles:
         if cached is not None:
             return cached
         # Who the organisation writes to, and who writes to its members.
-        received: Counter = Counter()
-        for member in (a for a in self.out if org_key(a) == org):
-            for x in self.inn.get(member, ()):
-                received[x] += self.pairs[(x, member)].count
+        received = self._org_received_counts().get(org, Counter())
         addresses = sorted(self.org_out.get(org, set()) | set(received))
         counts = np.zeros(len(addresses), dtype=np.float32)
         topics = np.zeros((len(addresses), self.topics.dim), dtype=np.float32)

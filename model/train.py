@@ -337,7 +337,10 @@ def train_from_messages(
         "thresholds": thr,
         "target_false_alarm_rate": settings.target_false_alarm_rate,
         "training_data_hash": digest,
-        "snapshot_id": f"{digest}-{n}",
+        # The history store a service keeps (with the mail it learnt since) is reused for a new
+        # bundle only when this matches: the same history *and* the same topic space, since
+        # the store's topic vectors are only meaningful for the model that computed them.
+        "snapshot_id": f"{digest}-{n}-{topics.fingerprint()}",
         "n_history_messages": n,
         "split": {"past": len(past), "fit": len(fit_part), "calibration": len(cal_part),
                   "past_until": past[-1].date.isoformat() if past else None,

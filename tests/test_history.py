@@ -315,3 +315,15 @@ def test_store_keeps_no_text(profiles: HistoryProfiles, tmp_path) -> None:
 
 def test_store_postgresql(profiles: HistoryProfiles, postgres_url: str) -> None:
     _roundtrip(postgres_url, profiles)
+
+
+def test_topic_fingerprint_tells_topic_spaces_apart() -> None:
+    import pickle
+
+    texts = [m.subject + " " + m.body for m in corpus()]
+    a, b = TopicModel(dim=8, seed=0).fit(texts), TopicModel(dim=8, seed=0).fit(texts)
+    other = TopicModel(dim=8, seed=1).fit(texts)
+    assert a.fingerprint() == b.fingerprint() == pickle.loads(pickle.dumps(a)).fingerprint()
+    assert other.fingerprint() != a.fingerprint()
+    with pytest.raises(RuntimeError, match="not fitted"):
+        TopicModel(dim=8).fingerprint()

@@ -110,6 +110,37 @@ def test_learn_updates_profiles_and_store(small_bundle: Path, settings, tmp_path
     reloaded.close()
 
 
+def test_a_bundle_of_another_topic_space_replaces_the_live_store(
+        small_world: Path, small_bundle: Path, settings, tmp_path: Path) -> None:
+    """The live store keeps what it learnt since the snapshot only for a bundle of the same
+    history *and* topic space: the same history trained with another seed has other topic
+    vectors, and the store's would be compared with the new model's."""
+    from model.bundle import load_bundle
+    from model.train import train_model
+
+    other = tmp_path / "seed1"
+    train_model([small_world / "history.mbox"], other, mlflow_uri="none", seed=1, settings=settings)
+    seed0, seed1 = load_bundle(small_bundle), load_bundle(other)
+    assert seed0.metadata["training_data_hash"] == seed1.metadata["training_data_hash"]
+    assert seed0.metadata["snapshot_id"] != seed1.metadata["snapshot_id"]
+    assert seed1.metadata["snapshot_id"].endswith(seed1.topics.fingerprint())
+
+    live = settings.model_copy(update={"history_url": f"sqlite:///{tmp_path}/live.db"})
+    sender, new = "c.martin@cds-havre.example", "nouvelle.personne@cds-rouen.example"
+    first = Scorer.load(small_bundle, live)
+    first.learn(CheckRequest(sender=sender, to=[new], subject="Planning", body="Voici le planning."))
+    first.close()
+    second = Scorer.load(other, live)
+    try:
+        assert second.profiles.pair(sender, new) is None  # the store was seeded again
+        expected = seed1.load_profiles()
+        key = max(expected.pairs, key=lambda k: expected.pairs[k].count)
+        np.testing.assert_array_equal(second.profiles.pairs[key].topic, expected.pairs[key].topic)
+        assert not np.allclose(seed0.load_profiles().pairs[key].topic, expected.pairs[key].topic)
+    finally:
+        second.close()
+
+
 def test_english_reasons(small_bundle: Path, settings, small_world: Path, tmp_path: Path) -> None:
     english = settings.model_copy(update={"language": "en",
                                           "history_url": f"sqlite:///{tmp_path}/en.db"})

@@ -26,6 +26,10 @@ def test_champion_moves_only_when_not_worse(small_world: Path, small_bundle: Pat
     result = train_model([small_world / "history.mbox"], tmp_path / "m2",
                          mlflow_uri=settings.mlflow_uri, seed=0, settings=settings)
     assert result["mlflow"]["promoted"] is True
+    # The same history and seed give the same topic model, hence the same snapshot: a service
+    # keeps its live store (the mail learnt since) when it loads the new bundle.
+    assert (load_bundle(tmp_path / "m2").metadata["snapshot_id"]
+            == load_bundle(small_bundle).metadata["snapshot_id"])
     champion = client.get_model_version_by_alias(name, "champion")
     assert str(champion.version) == result["mlflow"]["version"] != str(first.version)
 

@@ -6,6 +6,7 @@ hashed, so neither the model nor the store holds any text.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -72,6 +73,17 @@ class TopicModel:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return vectors / norms
+
+    def fingerprint(self) -> str:
+        """A short hash of the fitted transform: two models give the same vectors for the same
+        text only if their fingerprints agree (a history store written with one cannot serve
+        another: its topic vectors live in the other's space)."""
+        if self.svd is None:
+            raise RuntimeError("TopicModel is not fitted")
+        digest = hashlib.sha256(f"{self.dim}:{self.hasher.n_features}".encode())
+        digest.update(np.ascontiguousarray(self.tfidf.idf_, dtype=np.float64).tobytes())
+        digest.update(np.ascontiguousarray(self.svd.components_, dtype=np.float64).tobytes())
+        return digest.hexdigest()[:12]
 
     def _components_t(self) -> np.ndarray:
         assert self.svd is not None

@@ -12,8 +12,10 @@ two seeds or more.
     .venv/bin/python bench/diagnose.py --model /tmp/m0 --world /tmp/w_default \\
         [--show S2,S6] [--false-alarms 15]
 
-``--show`` lists the missed cases of those scenarios with their key features, and
-``--false-alarms N`` the N riskiest legitimate messages. Both print message subjects and body
+``--show`` lists the missed cases of those scenarios with their key features,
+``--false-alarms N`` the N riskiest legitimate messages, and ``--oracle`` what the same features
+reach with a classifier fitted on the test month's own labelled cases (five folds by case).
+The misses are also counted by what the wrong recipient is to the sender. Both print message subjects and body
 heads from the synthetic world: do not point it at real mail you may not display.
 """
 
@@ -49,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", default="", help="scenarios whose misses to list, e.g. S2,S6")
     parser.add_argument("--false-alarms", type=int, default=0,
                         help="list the N riskiest legitimate messages")
+    parser.add_argument("--oracle", action="store_true",
+                        help="also fit LightGBM on the test month's own labelled cases (five "
+                             "folds by case, three seeds): what these features could reach "
+                             "without the simulator")
     args = parser.parse_args(argv)
 
     from model.bundle import load_bundle
@@ -107,12 +113,67 @@ def main(argv: list[str] | None = None) -> int:
     print(" ".join(f"{s} {caught[s]}/{total[s]}" for s in sorted(total)))
     print(f"caught {sum(caught.values())} of {sum(total.values())} "
           f"({sum(caught.values()) / max(1, sum(total.values())):.1%})")
+    missed = Counter(_miss_kind(evidence, matrix, column, truth) for truth, _, evidence, matrix, risks
+                     in rows if truth["scenario"] != "legit" and max(risks, default=0.0) <= threshold)
+    print("missed, by what the wrong recipient is:",
+          ", ".join(f"{k} {v}" for k, v in missed.most_common()))
+    if args.oracle:
+        print("oracle (fitted on the test month, 5 folds by case):",
+              ", ".join(f"{c}/{sum(total.values())}" for c in _oracle(rows, args.target)))
     # The product's verdict: the bundle's warn threshold, set in training (risk >= warn).
     warn = float(bundle.metadata["thresholds"]["warn"])
     wrong = np.array([max(r, default=0.0) for t, _, _, _, r in rows if t["scenario"] != "legit"])
     print(f"at the bundle's warn threshold {warn:.4f}: caught {(wrong >= warn).mean():.1%}, "
           f"false alarms {(legit >= warn).mean():.2%}")
     return 0
+
+
+def _miss_kind(evidence, matrix: np.ndarray, column: dict[str, int], truth: dict) -> str:
+    """What a missed case's wrong recipient is to the sender (first matching of the list)."""
+    i = next((k for k, ev in enumerate(evidence) if ev.address in truth["wrong"]), None)
+    if i is None:
+        return "wrong recipient not scored"
+    row = matrix[i]
+    if row[column["greeting"]] < 0:
+        return "greeting names someone else"
+    if row[column["edit_distance"]] <= 2:
+        return "look-alike of a contact"
+    if row[column["log_sent"]] > 0 or row[column["log_received"]] > 0:
+        return "a correspondent of the sender"
+    if row[column["log_org_count"]] > 0:
+        return "a correspondent of the organisation"
+    return "a new address"
+
+
+def _oracle(rows: list, target: float, folds: int = 5, seeds: int = 3) -> list[int]:
+    """Misdirected messages caught at ``target`` by LightGBM fitted on the other folds of the
+    test month itself (same features), for each seed."""
+    from lightgbm import LGBMClassifier
+
+    from model.evaluate import threshold_for_false_alarms
+
+    case_ids = [truth["case_id"] for truth, *_ in rows]
+    fold_of = {c: k % folds for k, c in enumerate(np.random.default_rng(0).permutation(case_ids))}
+    x = np.vstack([matrix for _, _, _, matrix, _ in rows])
+    y = np.concatenate([[int(ev.address in truth["wrong"]) for ev in evidence]
+                        for truth, _, evidence, _, _ in rows])
+    owner = np.concatenate([[k] * len(evidence) for k, (_, _, evidence, _, _) in enumerate(rows)])
+    fold = np.array([fold_of[case_ids[k]] for k in owner])
+    legit = np.array([truth["scenario"] == "legit" for truth, *_ in rows])
+    caught = []
+    for seed in range(seeds):
+        risk = np.zeros(len(y))
+        for k in range(folds):
+            model = LGBMClassifier(n_estimators=400, learning_rate=0.05, min_child_samples=10,
+                                   subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
+                                   random_state=seed, n_jobs=1, verbose=-1)
+            model.fit(x[fold != k], y[fold != k])
+            risk[fold == k] = model.predict_proba(x[fold == k])[:, 1]
+        message = np.zeros(len(rows))
+        np.maximum.at(message, owner, risk)
+        threshold = threshold_for_false_alarms(message[legit], target)
+        caught.append(int((message[~legit] > threshold).sum()))
+    return caught
 
 
 if __name__ == "__main__":

@@ -119,7 +119,7 @@ def first_names() -> frozenset[str]:
             folded = fold(name)
             if len(folded) >= 2 and re.fullmatch(r"[a-z][a-z'\-]*[a-z]", folded):
                 rank[folded] = min(rank.get(folded, i), i)
-    surnames = {fold(n): i for i, n in enumerate(name_list("dist.all.txt")[1][:3000])}
+    surnames = {fold(n): i for i, n in enumerate(name_list("dist.all.txt", 3000)[1])}
     names = {n for n, r in rank.items() if not (n in surnames and r > 600 and r > surnames[n])}
     return frozenset(names - _AMBIGUOUS_FIRST)
 

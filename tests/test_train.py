@@ -102,3 +102,31 @@ def test_warn_threshold_is_set_on_the_messages_of_senders_with_a_history() -> No
     sent = [CALIBRATION_MIN_SENDER_SENT] * few + [1] * n_outsiders
     risk = np.concatenate([rng.uniform(0.0, 0.5, few), rng.uniform(0.5, 1.0, n_outsiders)])
     assert thresholds(risk, _rows(sent, ["legit"] * len(sent)), 0.005)["warn"] > 0.9
+
+
+def test_tree_size_is_chosen_on_the_calibration_rows(monkeypatch) -> None:
+    """Each LightGBM setting is fitted and scored on the calibration rows; the best PR-AUC is
+    kept, whatever its place in the list (here a one-stump model listed first must lose)."""
+    import numpy as np
+
+    from model.features import FEATURE_NAMES
+    from model.train import LGBM_SETTINGS, Rows, select_estimator
+
+    rng = np.random.default_rng(0)
+
+    def rows(n: int) -> Rows:
+        x = rng.normal(size=(n, len(FEATURE_NAMES))).astype(np.float32)
+        x[:, FEATURE_NAMES.index("kind")] = rng.integers(0, 5, n)  # a category
+        y = (x[:, 0] + 0.8 * x[:, 1] * x[:, 2] + rng.normal(scale=0.5, size=n) > 1.0).astype(int)
+        return Rows(x, y, np.arange(n), ["legit"] * n, np.zeros(n, dtype=bool))
+
+    fit, cal = rows(2000), rows(2000)
+    pipeline, name, scores = select_estimator("lgbm", 0, fit, cal)
+    assert set(scores) == set(LGBM_SETTINGS) and name == max(scores, key=scores.get)
+    assert pipeline.predict_proba(cal.X).shape == (2000, 2)
+    stump = {"n_estimators": 1, "num_leaves": 2, "min_child_samples": 20, "reg_lambda": 0.0}
+    monkeypatch.setattr("model.train.LGBM_SETTINGS", {"stump": stump, **LGBM_SETTINGS})
+    _, name, scores = select_estimator("lgbm", 0, fit, cal)
+    assert name != "stump" and scores["stump"] < min(v for k, v in scores.items() if k != "stump")
+    _, only, none = select_estimator("hgb", 0, fit, cal)
+    assert only == "default" and none == {}

@@ -63,6 +63,8 @@ def synthetic(world: Path, work: Path, generate: bool, seed: int) -> dict:
         "history_messages": summary["messages"],
         "history_messages_per_s": round(summary["messages"] / seconds, 1),
         "timings_s": summary.get("timings_s"),
+        "estimator_setting": summary.get("estimator_setting"),
+        "estimator_setting_pr_auc": summary.get("estimator_setting_pr_auc"),
         "in_training_evaluation": {k: v for k, v in summary["metrics"].items()
                                    if k != "per_scenario"},
     }
@@ -203,6 +205,8 @@ def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_hi
         "test_senders": len({m.sender.address for m in eligible}),
         "min_sender_history": min_history,
         "train_seconds": round(train_seconds, 1),
+        "estimator_setting": summary.get("estimator_setting"),
+        "estimator_setting_pr_auc": summary.get("estimator_setting_pr_auc"),
         "in_training_evaluation": {k: v for k, v in summary["metrics"].items()
                                    if k != "per_scenario"},
         "metrics": metrics,
@@ -267,7 +271,8 @@ def over_seeds(runs: list[dict], first_seed: int) -> dict:
     return {"seeds": [first_seed + k for k in range(len(runs))],
             "values": {k: [round(x, 4) for x in v] for k, v in values.items()},
             "summary": summary, "top1_per_scenario_mean": per_scenario,
-            "train_seconds": [r["train_seconds"] for r in runs]}
+            "train_seconds": [r["train_seconds"] for r in runs],
+            "estimator_settings": [r.get("estimator_setting") for r in runs]}
 
 
 def _headline(m: dict) -> dict:

@@ -411,6 +411,8 @@ def train_from_messages(
                    if k in ingest_stats},
         "examples": metadata["n_examples"],
         "thresholds": thr,
+        "estimator_setting": setting,
+        "estimator_setting_pr_auc": setting_scores,
         "metrics": metrics,
         "timings_s": timings,
         "seconds": round(total, 2),

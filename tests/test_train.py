@@ -69,6 +69,10 @@ def test_train_summary_has_metrics_per_scenario(small_bundle: Path) -> None:
     assert any(k.startswith("per_scenario.S1") for k in metrics)
     split = meta["split"]
     assert split["past"] > 0 and split["fit"] > 0 and split["calibration"] > 0
+    from model.train import LGBM_SETTINGS
+
+    scores = meta["estimator_setting_pr_auc"]  # the tree size chosen on the calibration rows
+    assert set(scores) == set(LGBM_SETTINGS) and meta["estimator_setting"] == max(scores, key=scores.get)
 
 
 def _rows(sender_sent: list[int], scenarios: list[str]):

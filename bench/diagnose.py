@@ -15,8 +15,9 @@ two seeds or more.
 ``--show`` lists the missed cases of those scenarios with their key features,
 ``--false-alarms N`` the N riskiest legitimate messages, and ``--oracle`` what the same features
 reach with a classifier fitted on the test month's own labelled cases (five folds by case).
-The misses are also counted by what the wrong recipient is to the sender. Both print message subjects and body
-heads from the synthetic world: do not point it at real mail you may not display.
+The misses are also counted by what the wrong recipient is to the sender. ``--show`` and
+``--false-alarms`` print message subjects and body heads from the synthetic world: do not
+point them at real mail you may not display.
 """
 
 from __future__ import annotations

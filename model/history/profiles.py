@@ -145,6 +145,7 @@ class HistoryProfiles:
         self._alias_members: dict[tuple, set[str]] | None = None
         self._alias_keys: dict[str, tuple] = {}
         self._alias_dirty: set[str] = set()
+        self._alias_first: dict[str, str] = {}  # first name (or initial) of a person's address
         self._kind_topics: dict[str, dict[str, np.ndarray]] = {}  # org → kind → unit topic
         # Org → address → messages it wrote to the organisation's members (the addresses that
         # sent at least one message): kept up to date message by message once built, as summing
@@ -428,14 +429,19 @@ class HistoryProfiles:
         """Other known addresses of the same person: the same local part but for its dots,
         dashes and underscores, or the same words in another order, on the same domain
         (``kenneth.lay@`` / ``kenneth_lay@`` / ``lay.kenneth@``; one mailbox at Gmail), or the
-        same person's first and last name on the same organisation's domain. Writing to one of
-        them instead of the other is not a misdirection. Addresses at webmail are their own
+        same person's first and last name on the same organisation's domain, or the forms of one
+        name there (``kenneth.lay@`` / ``kenneth.l.lay@`` / ``k.lay@`` / ``klay@`` shown as "Ken
+        Lay", unless another Lay of that organisation's address book starts with a K). Writing
+        to one of them instead of the other is not a misdirection. Addresses at webmail are their own
         organisation: two namesake patients at Gmail are two people."""
         members = self._alias_index()
         keys = self._alias_keys.get(address, ())
         out: set[str] = set()
         for key in keys:
-            out |= members[key]
+            if key[0] == "person":
+                out |= _person_aliases(address, members[key], self._alias_first)
+            else:
+                out |= members[key]
         out.discard(address)
         return frozenset(out)
 
@@ -445,18 +451,75 @@ class HistoryProfiles:
         if self._alias_members is None:
             self._alias_members = defaultdict(set)
             self._alias_keys = {}
+            self._alias_first = {}
             self._alias_dirty = set(self.addresses)
         if self._alias_dirty:
             first_names = known_first_names()
             for address in self._alias_dirty:
                 for key in self._alias_keys.get(address, ()):
                     self._alias_members[key].discard(address)
-                keys = _alias_keys(address, self.addresses[address].name, first_names)
+                name = self.addresses[address].name
+                keys = _alias_keys(address, name, first_names)
+                form = person_form(address, name, first_names)
+                if form is not None:
+                    self._alias_first[address] = form[0]
+                    keys = (*keys, ("person", org_key(address), form[1], form[0][0]))
+                else:
+                    self._alias_first.pop(address, None)
                 self._alias_keys[address] = keys
                 for key in keys:
                     self._alias_members[key].add(address)
             self._alias_dirty = set()
         return self._alias_members
+
+
+def person_form(address: str, name: str | None,
+                first_names: frozenset[str]) -> tuple[str, str] | None:
+    """(first name or initial, last name) of a person's address at an organisation, folded:
+    ``kenneth.lay@``, ``kenneth.l.lay@`` (middle initials dropped), ``k.lay@``; a glued local
+    part (``klay@``, ``kennethlay@``) only when its display name spells it. The display name
+    gives the first name in full when it agrees (``k.lay@`` shown as "Ken Lay" → ``ken``).
+    None at webmail (each address its own person) and for role mailboxes."""
+    local, _, domain = address.partition("@")
+    if not domain or is_webmail(domain) or domain.endswith("patient.mssante.fr"):
+        return None
+    tokens = [t for t in _COMPACT_RE.split(fold(local)) if t]
+    named_first, named_last = first_last(name, address) if name else (None, None)
+    first: str | None = None
+    last: str | None = None
+    if (len(tokens) >= 2 and all(t.isalpha() for t in tokens) and len(tokens[-1]) >= 2
+            and all(len(t) == 1 for t in tokens[1:-1])):
+        first, last = tokens[0], tokens[-1]
+    elif len(tokens) == 1 and named_first and named_last and tokens[0] in (
+            named_first[0] + named_last, named_first + named_last):
+        first, last = named_first, named_last
+    if first is None or last is None:
+        return None
+    if named_first and named_last == last and named_first.startswith(first):
+        first = named_first
+    if len(first) > 1 and first not in first_names:
+        return None  # secretariat.cds@, not a person
+    return first, last
+
+
+def _person_aliases(address: str, members: Iterable[str], firsts: dict[str, str]) -> set[str]:
+    """The members of one (organisation, last name, initial) group that are ``address``'s
+    person: first names that extend one another (k / ken / kenneth), unless an initial or a
+    short form fits two people of the group (k.lay@ with both Kenneth and Kevin Lay)."""
+    def compatible(a: str, b: str) -> bool:
+        return a.startswith(b) or b.startswith(a)
+
+    names = {firsts[m] for m in members if m in firsts}
+
+    def ambiguous(first: str) -> bool:
+        fits = [n for n in names if compatible(n, first)]
+        return any(not compatible(a, b) for a in fits for b in fits)
+
+    mine = firsts.get(address)
+    if mine is None or ambiguous(mine):
+        return set()
+    return {m for m in members if m in firsts and compatible(firsts[m], mine)
+            and not ambiguous(firsts[m])}
 
 
 def _alias_keys(address: str, name: str | None, first_names: frozenset[str]) -> tuple:

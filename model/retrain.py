@@ -129,7 +129,7 @@ def live_profiles(settings: Settings, bundle_dir: Path) -> tuple[HistoryProfiles
     if settings.history_url and settings.history_url.lower() != "none":
         store = HistoryStore(settings.history_url)
         try:
-            if store.get_meta("snapshot_id") == snapshot_id and store.count_messages() > 0:
+            if store.holds_snapshot(snapshot_id):
                 return store.load(bundle.topics), max(0, store.count_messages() - base)
         finally:
             store.close()
@@ -149,7 +149,7 @@ def learnt_since_snapshot(settings: Settings, bundle_dir: Path) -> int:
         return 0
     store = HistoryStore(settings.history_url)
     try:
-        if store.get_meta("snapshot_id") != str(meta.get("snapshot_id", "")):
+        if not store.holds_snapshot(str(meta.get("snapshot_id", ""))):
             return 0
         return max(0, store.count_messages() - int(meta.get("n_history_messages") or 0))
     finally:

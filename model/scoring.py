@@ -134,7 +134,7 @@ class Scorer:
         store: HistoryStore | None = None
         if settings.history_url and settings.history_url.lower() != "none":
             store = HistoryStore(settings.history_url)
-            if store.get_meta("snapshot_id") == snapshot_id and store.count_messages() > 0:
+            if store.holds_snapshot(snapshot_id):
                 # The live store started from this snapshot and may hold mail learned since.
                 profiles = store.load(bundle.topics)
             else:

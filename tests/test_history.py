@@ -313,8 +313,10 @@ def test_aliases_follow_updates() -> None:
 def _roundtrip(url: str, profiles: HistoryProfiles) -> None:
     store = HistoryStore(url)
     try:
+        assert not store.holds_snapshot("snap-1")  # an empty store holds no snapshot
         store.save(profiles, snapshot_id="snap-1")
         assert store.get_meta("snapshot_id") == "snap-1"
+        assert store.holds_snapshot("snap-1") and not store.holds_snapshot("snap-2")
         loaded = store.load(profiles.topics)
         assert loaded.pairs.keys() == profiles.pairs.keys()
         key = ("c.martin@cds-havre.example", "s.lemaire@cds-havre.example")

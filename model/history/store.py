@@ -125,6 +125,12 @@ class HistoryStore:
         value = self.get_meta("n_messages")
         return int(value) if value else 0
 
+    def holds_snapshot(self, snapshot_id: str) -> bool:
+        """Whether this store was seeded from the bundle snapshot ``snapshot_id`` (and so may
+        hold mail learnt since): the one test of the service, the retraining loop and its
+        report, so that they cannot disagree."""
+        return self.get_meta("snapshot_id") == snapshot_id and self.count_messages() > 0
+
     # ------------------------------------------------------------------ snapshot
     def save(self, profiles: HistoryProfiles, snapshot_id: str = "") -> None:
         """Replace the store's content with ``profiles``."""

@@ -49,7 +49,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_others_cohesion",
     # confusability
     "edit_distance", "edit_local_distance", "edit_neighbour_log_count", "edit_neighbour_topic_gap",
-    "edit_scope", "edit_neighbour_superseded",
+    "edit_scope",
     "prefix_len", "prefix_neighbour_log_count", "homonym", "homonym_neighbour_log_count",
     "same_name_log_count", "alias_log_count",
     "neighbour_topic_gap",
@@ -370,26 +370,6 @@ def _edit_neighbour(index: SenderIndex, address: str, domain: str, exclude: set[
     return best, neighbours, 1 if best else 0
 
 
-def _superseded(profiles: HistoryProfiles, s: str, address: str, neighbour: str,
-                by_org: bool) -> float:
-    """1 when the look-alike went out of use before this recipient came in: the sender (or,
-    for an organisation's look-alike, the organisation) last wrote to it before first writing
-    to this address (a list that moved from ``@egroups.com`` to ``@yahoogroups.com``, a
-    colleague's new address). A typo is the other way round: the look-alike is the address in
-    use, the slip has no history or an older one."""
-    if by_org:
-        mine, theirs = profiles.org_pair(s, address), profiles.org_pair(s, neighbour)
-        first = mine.first if mine else 0.0
-        last = theirs.last if theirs else 0.0
-    else:
-        pairs = [profiles.pair(s, address), profiles.pair(address, s)]
-        firsts = [p.first for p in pairs if p]
-        first = min(firsts) if firsts else 0.0
-        lasts = [p.last for p in (profiles.pair(s, neighbour), profiles.pair(neighbour, s)) if p]
-        last = max(lasts) if lasts else 0.0
-    return float(bool(first and last and last < first))
-
-
 def recipient_features(
     ctx: MessageContext, address: str, fld: str, profiles: HistoryProfiles
 ) -> tuple[np.ndarray, Evidence]:
@@ -520,12 +500,9 @@ def recipient_features(
         f["edit_local_distance"] = float(min(neighbours[edit_best[0]][1:]))
         f["edit_neighbour_log_count"] = _log(edit_best[2])
         f["edit_neighbour_topic_gap"] = (cos_of(edit_best[0]) - topic_pair) if not org_pos else 0.0
-        f["edit_neighbour_superseded"] = _superseded(profiles, s, address, edit_best[0],
-                                                     by_org=bool(org_pos))
     else:
         f["edit_distance"], f["edit_local_distance"] = 9.0, 9.0
         f["edit_neighbour_log_count"], f["edit_neighbour_topic_gap"] = 0.0, 0.0
-        f["edit_neighbour_superseded"] = 0.0
 
     prefix_best = _prefix_neighbour(profiles, s, address, ctx.names.get(address), exclude)
     f["prefix_len"] = float(prefix_best[1]) if prefix_best else 0.0

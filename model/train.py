@@ -140,7 +140,7 @@ MONOTONE: dict[str, int] = {
     "log_org_count": -1, "edit_distance": -1, "edit_neighbour_log_count": 1, "greeting": -1,
     "greeting_gender": -1,
     "sensitive_private": 1, "third_party_private": 1, "third_party_addressable": 1,
-    "about_recipient": -1, "corecipient_frac": -1, "edit_neighbour_superseded": -1,
+    "about_recipient": -1, "corecipient_frac": -1,
 }
 
 

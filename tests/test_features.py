@@ -183,13 +183,18 @@ def test_another_address_of_the_same_person_is_not_a_look_alike() -> None:
                                subject="Board", body="Hello Ken"))
     # Someone else once wrote to his other address: known, never written to by Claire.
     history.append(Message("o", T0, Address.parse("rosalee.fleming@enron.com"),
-                           [Address.parse("Kenneth Lay <kenneth_lay@enron.com>")],
+                           [Address.parse("Kenneth Lay <kenneth_lay@enron.com>"),
+                            Address.parse("Ken Lay <klay@enron.com>")],
                            subject="Board", body="Hello Ken"))
     p = HistoryProfiles(TopicModel(dim=2).fit(["board hello", "hello there", "board meeting"]))
     p.update_many(history)
     alias = features_of(p, "Kenneth Lay <kenneth_lay@enron.com>", "Hello Ken", subject="Board")
     assert alias["alias_log_count"] > 2
     assert alias["edit_distance"] == 9 and alias["_ev"].neighbour is None
+    # Another form of his name (a short first name, glued): the same person too.
+    short = features_of(p, "Ken Lay <klay@enron.com>", "Hello Ken", subject="Board")
+    assert short["alias_log_count"] > 2
+    assert short["_ev"].neighbour is None and short["homonym"] == 0
     # A slip one letter away that nobody used is still a look-alike.
     slip = features_of(p, "Kenneth Lay <kenneth.lau@enron.com>", "Hello Ken", subject="Board")
     assert slip["alias_log_count"] == 0

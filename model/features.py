@@ -25,9 +25,11 @@ from model.history.names import (
     greeting_gender,
     greeting_name,
     greeting_titled,
+    ins_of,
     known_first_names,
     name_matches,
     name_tokens,
+    nir_gender,
     recipient_gender,
 )
 from model.history.profiles import DAY, HistoryProfiles, SenderIndex, unit
@@ -58,7 +60,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     # content
     "log_nir", "log_iban", "log_birth_date", "log_phone", "log_health",
     "health_score", "sensitive_private", "greeting", "greeting_other_recipient",
-    "greeting_gender", "about_recipient", "third_party_count", "third_party_private", "third_party_addressable",
+    "greeting_gender", "nir_recipient", "nir_gender_mismatch", "about_recipient", "third_party_count", "third_party_private", "third_party_addressable",
 )
 CATEGORICAL = ("kind",)
 NEVER_DAYS = 5000.0
@@ -80,6 +82,7 @@ class MessageContext:
     person_addresses: list[str | None] = field(default_factory=list)  # known address, if any
     greeting_gender: str | None = None  # "F"/"M": the greeting addresses one woman / one man
     greeting_titled: bool = False  # "Monsieur Alexandre": the name after a title is a surname
+    nir_keys: tuple[str, ...] = ()  # the NIRs' first 13 characters (the INS matricule)
 
 
 @dataclass(slots=True)
@@ -205,7 +208,9 @@ def light_analysis(message: Message, reuse: ContentAnalysis | None = None) -> Co
     counts = {kind: len(v) for kind, v in values.items()}
     counts["HEALTH"] = len(health_terms)
     score = health_score(len(health_terms), len(set(health_terms)), counts.get("NIR", 0))
-    return ContentAnalysis(counts=counts, health_score=score)
+    # The NIR spans stay (memory only): the features compare them with the recipient.
+    return ContentAnalysis(counts=counts, health_score=score,
+                           spans=[span for span in spans if span.kind == "NIR"])
 
 
 def message_context(
@@ -259,6 +264,9 @@ def message_context(
         person_addresses=person_addresses,
         greeting_gender=greeting_gender(message.body),
         greeting_titled=greeting_titled(message.body),
+        nir_keys=tuple(sorted({re.sub(r"[\s.\-]", "", span.text).upper()[:13]
+                               for span in (analysis.spans if analysis else ())
+                               if span.kind == "NIR"})),
     )
 
 
@@ -573,6 +581,21 @@ def recipient_features(
     f["greeting_gender"] = gender
     if gender < 0:
         ev.greeting_gender = ctx.greeting_gender
+    # The NIRs of the message against the recipient: a patient's Mon espace santé address is
+    # their INS (the NIR's first 13 characters), and a NIR's first digit is its holder's sex.
+    nir_recipient = 0.0
+    nir_gender_mismatch = 0.0
+    if ctx.nir_keys:
+        ins = ins_of(address)
+        if ins is not None:
+            nir_recipient = 1.0 if ins.upper() in ctx.nir_keys else -1.0
+        if private and nir_recipient <= 0:
+            holders = {nir_gender(k) for k in ctx.nir_keys}
+            known = recipient_gender(name, address)
+            nir_gender_mismatch = float(known is not None and None not in holders
+                                        and known not in holders)
+    f["nir_recipient"] = nir_recipient
+    f["nir_gender_mismatch"] = nir_gender_mismatch
     about = False
     third: list[str] = []
     addressable = 0

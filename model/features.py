@@ -108,6 +108,8 @@ class Evidence:
     greeting: str | None = None
     greeting_state: int = 0
     greeting_gender: str | None = None  # the greeting's gender when the recipient's differs
+    nir_not_recipient: bool = False  # the NIRs are not this patient address's INS
+    nir_holder: str | None = None  # "F"/"M": the NIRs' holders, when the recipient is the other
     best_kind: str | None = None  # the kind of mailbox the message fits best, when not this one
     kind_gap: float = 0.0
     about_recipient: bool = False
@@ -596,6 +598,9 @@ def recipient_features(
                                         and known not in holders)
     f["nir_recipient"] = nir_recipient
     f["nir_gender_mismatch"] = nir_gender_mismatch
+    ev.nir_not_recipient = nir_recipient < 0
+    if nir_gender_mismatch:
+        ev.nir_holder = next(iter({nir_gender(k) for k in ctx.nir_keys}))
     about = False
     third: list[str] = []
     addressable = 0

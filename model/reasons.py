@@ -51,6 +51,14 @@ REASONS: dict[str, dict[str, str]] = {
         "fr": "Le message s'adresse à « {word} », mais ce destinataire semble être {who}",
         "en": "The message greets “{word}”, but this recipient appears to be {who}",
     },
+    "nir_not_recipient": {
+        "fr": "Le NIR du message n'est pas celui du titulaire de cette adresse Mon espace santé",
+        "en": "The NIR in the message is not that of this Mon espace santé address's holder",
+    },
+    "nir_gender": {
+        "fr": "Le NIR du message est celui {holder}, mais ce destinataire semble être {who}",
+        "en": "The NIR in the message is {holder}'s, but this recipient appears to be {who}",
+    },
     "kind_mismatch": {
         "fr": "Ce message ressemble à ce que votre organisation écrit à {usual}, pas à {this}",
         "en": "This message looks like what your organisation writes to {usual}, not to {this}",
@@ -100,6 +108,9 @@ DISTANCE_WORDS = {
 # Who the greeting's gender says the recipient is not: (greeting word, who the recipient is).
 GENDER_WORDS = {"fr": {"F": ("Madame", "un homme"), "M": ("Monsieur", "une femme")},
                 "en": {"F": ("Madam", "a man"), "M": ("Sir", "a woman")}}
+# Whose NIR the message carries, and who the recipient is instead: (holder, recipient).
+NIR_GENDER_WORDS = {"fr": {"M": ("d'un homme", "une femme"), "F": ("d'une femme", "un homme")},
+                    "en": {"M": ("a man", "a woman"), "F": ("a woman", "a man")}}
 # How a kind of mailbox is named in the kind_mismatch reason ("… écrit à vos collègues").
 KIND_WORDS = {
     "fr": {"internal": "vos collègues", "partner": "des organismes partenaires",

@@ -34,6 +34,7 @@ from model.reasons import (
     GENDER_WORDS,
     HOMONYM_WORDS,
     KIND_WORDS,
+    NIR_GENDER_WORDS,
     advice_text,
     reason_text,
     sensitive_label,
@@ -268,6 +269,11 @@ class Scorer:
         elif ev.greeting_gender and ev.field == "to":
             word, who = GENDER_WORDS[lang if lang in GENDER_WORDS else "fr"][ev.greeting_gender]
             add(0.8, "greeting_gender", word=word, who=who)
+        if ev.nir_not_recipient:
+            add(0.85, "nir_not_recipient")
+        elif ev.nir_holder:
+            holder, who = NIR_GENDER_WORDS[lang if lang in NIR_GENDER_WORDS else "fr"][ev.nir_holder]
+            add(0.7, "nir_gender", holder=holder, who=who)
         third = ev.third_parties or ([] if ev.about_recipient else
                                      [n for n in spacy_third if not _same_person(n, display, ev.address)])
         if third and private and not ev.about_recipient:

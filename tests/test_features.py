@@ -104,6 +104,29 @@ def test_greeting_gender_against_the_recipient_first_name(profiles) -> None:
         "greeting_gender"] == 0
 
 
+@pytest.mark.parametrize(("to", "nir", "recipient", "gender_mismatch"), [
+    # A patient's Mon espace santé address is their INS, the NIR's first 13 characters.
+    ("1810327110405@patient.mssante.fr", "181032711040534", 1, 0),
+    ("2750476379938@patient.mssante.fr", "181032711040534", -1, 1),  # a man's NIR, a woman's INS
+    ("2750476379938@patient.mssante.fr", "1 60 01 14 068 621 01", -1, 1),
+    ("1810327110405@patient.mssante.fr", None, 0, 0),
+    # The first digit is the holder's sex: a man's NIR to Monique, a woman's to Monique.
+    ("Monique Martineau <moniquemartineau@laposte.net>", "181032711040534", 0, 1),
+    ("Monique Martineau <moniquemartineau@laposte.net>", "275047637993868", 0, 0),
+    ("moniquemartineau@laposte.net", "181032711040534", 0, 1),  # glued local part
+    ("m.martineau@laposte.net", "181032711040534", 0, 0),  # an initial: sex unknown
+    ("Paul Durand <paul.durand@free.fr>", "275047637993868 et 181032711040534", 0, 0),
+    # Towards a colleague or a CPAM the NIR is of a patient, whoever reads it.
+    ("Sophie Lemaire <s.lemaire@cds-havre.example>", "181032711040534", 0, 0),
+])
+def test_nir_against_the_recipient(profiles, to: str, nir: str | None, recipient: float,
+                                   gender_mismatch: float) -> None:
+    body = f"Bonjour,\nvotre dossier de tiers payant est à jour (NIR {nir})." if nir else \
+        "Bonjour,\nvotre dossier de tiers payant est à jour."
+    f = features_of(profiles, to, body)
+    assert (f["nir_recipient"], f["nir_gender_mismatch"]) == (recipient, gender_mismatch)
+
+
 @pytest.mark.parametrize(("to", "greeting", "expected"), [
     # "Madame Martin" is not Martine Barre, although "martinebarre" starts with "martin".
     ("Martine Barre <martine.barre@cpam-seine-maritime.example>", "Madame Martin", -1),

@@ -275,6 +275,35 @@ def test_greeting_gender_reason(scorer, language: str, greeting: str, expected: 
                 if r.code == "greeting_gender"]
 
 
+@pytest.mark.parametrize(("language", "holder", "expected"), [
+    ("fr", "M", "Le NIR du message est celui d'un homme, mais ce destinataire semble être une femme"),
+    ("fr", "F", "Le NIR du message est celui d'une femme, mais ce destinataire semble être un homme"),
+    ("en", "M", "The NIR in the message is a man's, but this recipient appears to be a woman"),
+])
+def test_nir_gender_reason(scorer, language: str, holder: str, expected: str) -> None:
+    from model.features import Evidence
+
+    ev = Evidence(address="moniquemartineau@laposte.net", field="to", kind="webmail", sent=3,
+                  nir_holder=holder)
+    saved = scorer.settings.language
+    scorer.settings.language = language
+    try:
+        reasons = scorer._reasons(ev, "Monique Martineau", True, {"NIR": 1}, [])
+    finally:
+        scorer.settings.language = saved
+    assert [r.message for r in reasons if r.code == "nir_gender"] == [expected]
+
+
+def test_nir_not_recipient_reason(scorer) -> None:
+    from model.features import Evidence
+
+    ev = Evidence(address="2750476379938@patient.mssante.fr", field="to", kind="patient",
+                  sent=3, nir_not_recipient=True, nir_holder="M")
+    codes = [r.code for r in scorer._reasons(ev, None, True, {"NIR": 1}, [])]
+    # The stronger of the two NIR reasons only: the INS says more than a sex.
+    assert "nir_not_recipient" in codes and "nir_gender" not in codes
+
+
 @pytest.mark.parametrize(("language", "expected"), [
     ("fr", "Ce message ressemble à ce que votre organisation écrit à vos collègues, pas à une "
            "messagerie personnelle"),

@@ -60,7 +60,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     # content
     "log_nir", "log_iban", "log_birth_date", "log_phone", "log_health",
     "health_score", "sensitive_private", "greeting", "greeting_other_recipient",
-    "greeting_gender", "nir_recipient", "nir_gender_mismatch", "about_recipient", "third_party_count", "third_party_private", "third_party_addressable",
+    "greeting_gender", "nir_recipient", "nir_gender_mismatch", "about_recipient",
+    "third_party_count", "third_party_private", "third_party_addressable",
 )
 CATEGORICAL = ("kind",)
 NEVER_DAYS = 5000.0

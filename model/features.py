@@ -190,7 +190,7 @@ def light_analysis(message: Message, reuse: ContentAnalysis | None = None) -> Co
     ``reuse``: the full analysis of the same message (serving); when it read exactly this text,
     its identifier spans are used instead of scanning again (same detectors, same string: the
     same spans, so the same features)."""
-    from model.content.detectors import detect_all, health_score
+    from model.content.detectors import compact_value, detect_all, health_score
     from model.content.textutil import fold as cfold
 
     parts = [message.subject, message.body[:20000]]
@@ -207,7 +207,7 @@ def light_analysis(message: Message, reuse: ContentAnalysis | None = None) -> Co
         if span.kind == "HEALTH":
             health_terms.append(cfold(span.text).rstrip("sx"))
         elif span.kind != "PERSON":
-            values.setdefault(span.kind, set()).add(re.sub(r"[\s.\-]", "", span.text).upper())
+            values.setdefault(span.kind, set()).add(compact_value(span.text))
     counts = {kind: len(v) for kind, v in values.items()}
     counts["HEALTH"] = len(health_terms)
     score = health_score(len(health_terms), len(set(health_terms)), counts.get("NIR", 0))
@@ -223,6 +223,7 @@ def message_context(
     vector: np.ndarray | None = None,
 ) -> MessageContext:
     """Digest ``message`` once: topic vector, greeting, people named, sensitive counts."""
+    from model.content.detectors import compact_value  # lazy, as in light_analysis
     sender = message.sender.address if message.sender else ""
     if vector is None:
         vector = profiles.vectorize([message])[0]
@@ -267,7 +268,7 @@ def message_context(
         person_addresses=person_addresses,
         greeting_gender=greeting_gender(message.body),
         greeting_titled=greeting_titled(message.body),
-        nir_keys=tuple(sorted({re.sub(r"[\s.\-]", "", span.text).upper()[:13]
+        nir_keys=tuple(sorted({compact_value(span.text)[:13]
                                for span in (analysis.spans if analysis else ())
                                if span.kind == "NIR"})),
     )
@@ -595,13 +596,13 @@ def recipient_features(
         if private and nir_recipient <= 0:
             holders = {nir_gender(k) for k in ctx.nir_keys}
             known = recipient_gender(name, address)
-            nir_gender_mismatch = float(known is not None and None not in holders
-                                        and known not in holders)
+            if known is not None and None not in holders and known not in holders:
+                # Every NIR of one sex (a set of "M"/"F" without the recipient's: one element).
+                nir_gender_mismatch = 1.0
+                ev.nir_holder = next(iter(holders))
     f["nir_recipient"] = nir_recipient
     f["nir_gender_mismatch"] = nir_gender_mismatch
     ev.nir_not_recipient = nir_recipient < 0
-    if nir_gender_mismatch:
-        ev.nir_holder = next(iter({nir_gender(k) for k in ctx.nir_keys}))
     about = False
     third: list[str] = []
     addressable = 0

@@ -19,7 +19,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from model.content.attachments import Limits, extract_text
-from model.content.detectors import detect_all, health_score
+from model.content.detectors import compact_value, detect_all, health_score
 from model.content.namerules import COMPONENT, add_person_entities, rule_matches
 from model.content.namerules import register as register_person_rules
 from model.content.nerselect import run_ner
@@ -406,7 +406,7 @@ def _counts(spans: list[Span], person_names: dict[str, None]) -> dict[str, int]:
         if span.kind == "HEALTH":
             health += 1
         elif span.kind != "PERSON":
-            values.setdefault(span.kind, set()).add(re.sub(r"[\s.\-]", "", span.text).upper())
+            values.setdefault(span.kind, set()).add(compact_value(span.text))
     counts = {kind: len(v) for kind, v in values.items()}
     # "Durand" and "Marie Durand" are one person: drop names contained in a longer one.
     names = list(person_names)

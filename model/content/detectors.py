@@ -115,7 +115,9 @@ def register(cls: type[Detector]) -> type[Detector]:
     return cls
 
 
-def _digits(value: str) -> str:
+def compact_value(value: str) -> str:
+    """An identifier as one string, whatever its grouping: spaces, dots and dashes removed,
+    upper case (``2 75 04 76 379 938 68`` → ``275047637993868``, Corsica's ``2a`` → ``2A``)."""
     return re.sub(r"[\s.\-]", "", value).upper()
 
 
@@ -146,7 +148,7 @@ class NirDetector(Detector):
                "assure", "immatriculation", "carte vitale", "vitale", "nss")
 
     def validate(self, value: str) -> bool:
-        number = _digits(value)
+        number = compact_value(value)
         if len(number) != 15 or number[0] not in "123478":
             return False
         month = int(number[3:5])
@@ -172,7 +174,7 @@ class IbanDetector(Detector):
                "bancaire", "banque", "swift")
 
     def validate(self, value: str) -> bool:
-        number = _digits(value)
+        number = compact_value(value)
         if not std_iban.is_valid(number):
             return False
         if number[:2] in _RIB_COUNTRIES:
@@ -243,7 +245,7 @@ class RibDetector(Detector):
     CONTEXT = IbanDetector.CONTEXT
 
     def validate(self, value: str) -> bool:
-        number = _digits(value)
+        number = compact_value(value)
         if len(number) != 23:
             return False
         return rib_key_ok(number[:5], number[5:10], number[10:21], number[21:])
@@ -260,7 +262,7 @@ class SiretDetector(Detector):
                "immatriculation", "numero d'identification")
 
     def validate(self, value: str) -> bool:
-        number = _digits(value)
+        number = compact_value(value)
         return len(number) == 14 and std_siret.is_valid(number)
 
 
@@ -277,7 +279,7 @@ class SirenDetector(Detector):
     REQUIRES_CONTEXT = True
 
     def validate(self, value: str) -> bool:
-        number = _digits(value)
+        number = compact_value(value)
         return len(number) == 9 and std_siren.is_valid(number)
 
 

@@ -257,17 +257,14 @@ def test_light_analysis_reusing_analyzer_spans_gives_identical_features(
     ("fr", "M", "Le message s'adresse à « Monsieur », mais ce destinataire semble être une femme"),
     ("en", "F", "The message greets “Madam”, but this recipient appears to be a man"),
 ])
-def test_greeting_gender_reason(scorer, language: str, greeting: str, expected: str) -> None:
+def test_greeting_gender_reason(scorer, monkeypatch, language: str, greeting: str,
+                                expected: str) -> None:
     from model.features import Evidence
 
     ev = Evidence(address="paul.durand@free.fr", field="to", kind="webmail", sent=3,
                   greeting_gender=greeting)
-    saved = scorer.settings.language
-    scorer.settings.language = language
-    try:
-        reasons = scorer._reasons(ev, "Paul Durand", False, {}, [])
-    finally:
-        scorer.settings.language = saved
+    monkeypatch.setattr(scorer.settings, "language", language)
+    reasons = scorer._reasons(ev, "Paul Durand", False, {}, [])
     assert [r.message for r in reasons if r.code == "greeting_gender"] == [expected]
     # Copied recipients are not the one greeted.
     ev.field = "cc"
@@ -280,17 +277,14 @@ def test_greeting_gender_reason(scorer, language: str, greeting: str, expected: 
     ("fr", "F", "Le NIR du message est celui d'une femme, mais ce destinataire semble être un homme"),
     ("en", "M", "The NIR in the message is a man's, but this recipient appears to be a woman"),
 ])
-def test_nir_gender_reason(scorer, language: str, holder: str, expected: str) -> None:
+def test_nir_gender_reason(scorer, monkeypatch, language: str, holder: str,
+                           expected: str) -> None:
     from model.features import Evidence
 
     ev = Evidence(address="moniquemartineau@laposte.net", field="to", kind="webmail", sent=3,
                   nir_holder=holder)
-    saved = scorer.settings.language
-    scorer.settings.language = language
-    try:
-        reasons = scorer._reasons(ev, "Monique Martineau", True, {"NIR": 1}, [])
-    finally:
-        scorer.settings.language = saved
+    monkeypatch.setattr(scorer.settings, "language", language)
+    reasons = scorer._reasons(ev, "Monique Martineau", True, {"NIR": 1}, [])
     assert [r.message for r in reasons if r.code == "nir_gender"] == [expected]
 
 
@@ -310,19 +304,15 @@ def test_nir_not_recipient_reason(scorer) -> None:
     ("en", "This message looks like what your organisation writes to your colleagues, not to a "
            "personal mailbox"),
 ])
-def test_kind_mismatch_reason(scorer, language: str, expected: str) -> None:
+def test_kind_mismatch_reason(scorer, monkeypatch, language: str, expected: str) -> None:
     from model.features import Evidence
 
     ev = Evidence(address="cecile.turpin@orange.fr", field="to", kind="webmail", received=1,
                   best_kind="internal", kind_gap=0.4)
-    saved = scorer.settings.language
-    scorer.settings.language = language
-    try:
-        reasons = scorer._reasons(ev, "Cécile Turpin", False, {}, [])
-        assert [r.message for r in reasons if r.code == "kind_mismatch"] == [expected]
-        # A small gap says nothing worth a sentence.
-        ev.kind_gap = 0.05
-        assert not [r for r in scorer._reasons(ev, "Cécile Turpin", False, {}, [])
-                    if r.code == "kind_mismatch"]
-    finally:
-        scorer.settings.language = saved
+    monkeypatch.setattr(scorer.settings, "language", language)
+    reasons = scorer._reasons(ev, "Cécile Turpin", False, {}, [])
+    assert [r.message for r in reasons if r.code == "kind_mismatch"] == [expected]
+    # A small gap says nothing worth a sentence.
+    ev.kind_gap = 0.05
+    assert not [r for r in scorer._reasons(ev, "Cécile Turpin", False, {}, [])
+                if r.code == "kind_mismatch"]

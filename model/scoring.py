@@ -194,6 +194,12 @@ class Scorer:
                     verdict = "block"
                 elif risk >= self.thresholds["warn"]:
                     verdict = "warn"
+                elif ev.nir_not_recipient:
+                    # The message's NIRs are not this Mon espace santé address's INS: exact
+                    # evidence that the history seldom shows (few letters carry a NIR to a
+                    # patient's address), so the trees weigh it little (docs/model.md). A
+                    # warning, not a block: a child's address may get a parent's NIR.
+                    verdict = "warn"
                 n_anyway = (sent_anyway or {}).get((sender, addr.address), 0)
                 # The user sent anyway after a warning: they know this correspondent.
                 if n_anyway >= 1 and verdict == "warn":

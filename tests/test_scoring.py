@@ -298,6 +298,32 @@ def test_nir_not_recipient_reason(scorer) -> None:
     assert "nir_not_recipient" in codes and "nir_gender" not in codes
 
 
+def _nir(ins: str) -> str:
+    return f"{ins}{97 - int(ins) % 97:02d}"
+
+
+def test_another_patients_nir_to_a_mon_espace_sante_address_warns(scorer) -> None:
+    patient = "2661276387031@patient.mssante.fr"
+    body = ("Madame, Monsieur,\n\nVeuillez trouver votre attestation de soins (NIR {}) pour la "
+            "consultation du 5 mars 2025.\n\nBien cordialement,\nLe secrétariat")
+
+    def check(nir: str, sent_anyway: int = 0):
+        request = CheckRequest(sender="c.martin@cds-havre.example", to=[patient],
+                               subject="Attestation de soins", body=body.format(nir))
+        return scorer.check(request, sent_anyway={("c.martin@cds-havre.example", patient):
+                                                  sent_anyway}).recipients[0]
+
+    other = check(_nir("2740576624638"))  # a woman's NIR, not this address's INS
+    assert other.verdict in ("warn", "block")
+    assert "nir_not_recipient" in [r.code for r in other.reasons]
+    # The patient's own NIR: no such reason, whatever the model says of a new address.
+    own = check(_nir("2661276387031"))
+    assert "nir_not_recipient" not in [r.code for r in own.reasons]
+    # Sent anyway once: the user knows (a parent's NIR on a child's address).
+    if other.verdict == "warn":
+        assert check(_nir("2740576624638"), sent_anyway=1).verdict == "send"
+
+
 @pytest.mark.parametrize(("language", "expected"), [
     ("fr", "Ce message ressemble à ce que votre organisation écrit à vos collègues, pas à une "
            "messagerie personnelle"),

@@ -1,0 +1,103 @@
+"""Probes of a bundle with letters that carry a NIR to a patient's Mon espace santé address.
+
+A secretary of the synthetic world writes « Madame, Monsieur, … votre attestation de soins
+(NIR …) » to a patient's ``<INS>@patient.mssante.fr`` address she has written to before, or to
+a new one, with the patient's own NIR, another NIR of the same sex, or one of the other sex.
+For each kind of probe it prints how many are flagged by the risk alone (risk ≥ the bundle's
+warn threshold) and at the product's verdict (which warns whenever the NIRs are not the
+address's INS, ``docs/model.md``), with the median risk. Session 7 measured with it that the
+trees give the INS mismatch almost no weight.
+
+    .venv/bin/python bench/nir_probe.py --model /tmp/m0 --world /tmp/w_default [--n 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from statistics import median
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BODY = ("Madame, Monsieur,\n\nVeuillez trouver votre attestation de soins (NIR {nir}) pour la "
+        "consultation du 5 mars 2025, 822,46 €.\n\nBien cordialement,\nLe secrétariat")
+
+
+def nir_of(ins: str) -> str:
+    """A NIR with a valid key for a 13-digit INS."""
+    return f"{ins}{97 - int(ins) % 97:02d}"
+
+
+def random_ins(rng: random.Random, sex: str) -> str:
+    return (f"{sex}{rng.randint(40, 99):02d}{rng.randint(1, 12):02d}76"
+            f"{rng.randint(1, 999):03d}{rng.randint(1, 999):03d}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--world", type=Path, required=True, help="synthetic world folder")
+    parser.add_argument("--n", type=int, default=60, help="patients probed")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--domain", default="cds-havre.example", help="the senders' domain")
+    args = parser.parse_args()
+
+    from model.schemas import CheckRequest
+    from model.scoring import Scorer
+    from model.settings import Settings
+    from model.train import load_history
+
+    pairs: Counter[tuple[str, str]] = Counter()
+    for message in load_history([args.world / "history.mbox"])[0]:
+        if not message.sender.address.endswith("@" + args.domain):
+            continue
+        for address in message.recipient_addresses():
+            if address.endswith("@patient.mssante.fr"):
+                pairs[(message.sender.address, address)] += 1
+    rng = random.Random(args.seed)
+    items = sorted(pairs)
+    rng.shuffle(items)
+    items = items[: args.n]
+    if not items:
+        raise SystemExit(f"no message from @{args.domain} to @patient.mssante.fr in the world")
+
+    scorer = Scorer.load(args.model, Settings(history_url="none", mlflow_uri="none"))
+    warn = scorer.thresholds["warn"]
+
+    def probe(sender: str, to: str, nir: str) -> tuple[float, str]:
+        request = CheckRequest(sender=sender, to=[to], subject="Attestation de soins",
+                               body=BODY.format(nir=nir), sent_at="2025-07-10T10:00:00+00:00")
+        rec = scorer.check(request).recipients[0]
+        return rec.risk, rec.verdict
+
+    results: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for sender, to in items:
+        ins = to.split("@", 1)[0]
+        sex, other_sex = ins[0], "2" if ins[0] == "1" else "1"
+        new = random_ins(rng, sex)
+        results["known, own NIR"].append(probe(sender, to, nir_of(ins)))
+        results["known, another NIR of the same sex"].append(
+            probe(sender, to, nir_of(random_ins(rng, sex))))
+        results["known, a NIR of the other sex"].append(
+            probe(sender, to, nir_of(random_ins(rng, other_sex))))
+        results["new address, own NIR"].append(probe(sender, f"{new}@patient.mssante.fr",
+                                                     nir_of(new)))
+        results["new address, another NIR"].append(
+            probe(sender, f"{new}@patient.mssante.fr", nir_of(random_ins(rng, sex))))
+    summary = {
+        name: {"probes": len(rows), "flagged_by_risk": sum(r >= warn for r, _ in rows),
+               "flagged_at_verdict": sum(v != "send" for _, v in rows),
+               "median_risk": round(median(r for r, _ in rows), 3)}
+        for name, rows in results.items()
+    }
+    print(json.dumps({"model": str(args.model), "warn": round(warn, 4), "probes": summary},
+                     indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -30,7 +30,9 @@ BODY = ("Madame, Monsieur,\n\nVeuillez trouver votre attestation de soins (NIR {
 
 def nir_of(ins: str) -> str:
     """A NIR with a valid key for a 13-digit INS."""
-    return f"{ins}{97 - int(ins) % 97:02d}"
+    from stdnum.fr import nir
+
+    return ins + nir.calc_check_digits(ins)
 
 
 def random_ins(rng: random.Random, sex: str) -> str:

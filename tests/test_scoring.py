@@ -299,7 +299,9 @@ def test_nir_not_recipient_reason(scorer) -> None:
 
 
 def _nir(ins: str) -> str:
-    return f"{ins}{97 - int(ins) % 97:02d}"
+    from stdnum.fr import nir
+
+    return ins + nir.calc_check_digits(ins)
 
 
 def test_another_patients_nir_to_a_mon_espace_sante_address_warns(scorer) -> None:

@@ -3,9 +3,10 @@
 A secretary of the synthetic world writes « Madame, Monsieur, … votre attestation de soins
 (NIR …) » to a patient's ``<INS>@patient.mssante.fr`` address she has written to before, or to
 a new one, with the patient's own NIR, another NIR of the same sex, or one of the other sex.
-For each kind of probe it prints how many are flagged by the risk alone (risk ≥ the bundle's
-warn threshold) and at the product's verdict (which warns whenever the NIRs are not the
-address's INS, ``docs/model.md``), with the median risk. Session 7 measured with it that the
+For each kind of probe it prints how many are flagged at the product's verdict (which warns
+whenever the NIRs are not the address's INS and raises the reported risk to the warn threshold,
+``docs/model.md``) and how many the model's risk alone would flag, with the median reported
+risk. Session 7 measured with it that the
 trees give the INS mismatch almost no weight.
 
     .venv/bin/python bench/nir_probe.py --model /tmp/m0 --world /tmp/w_default [--n 60]
@@ -75,9 +76,10 @@ def main() -> None:
         request = CheckRequest(sender=sender, to=[to], subject="Attestation de soins",
                                body=BODY.format(nir=nir), sent_at="2025-07-10T10:00:00+00:00")
         rec = scorer.check(request).recipients[0]
-        return rec.risk, rec.verdict
+        return rec.risk, rec.verdict, bool(rec.reasons) and any(
+            r.code == "nir_not_recipient" for r in rec.reasons)
 
-    results: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    results: dict[str, list[tuple[float, str, bool]]] = defaultdict(list)
     for sender, to in items:
         ins = to.split("@", 1)[0]
         sex, other_sex = ins[0], "2" if ins[0] == "1" else "1"
@@ -92,9 +94,13 @@ def main() -> None:
         results["new address, another NIR"].append(
             probe(sender, f"{new}@patient.mssante.fr", nir_of(random_ins(rng, sex))))
     summary = {
-        name: {"probes": len(rows), "flagged_by_risk": sum(r >= warn for r, _ in rows),
-               "flagged_at_verdict": sum(v != "send" for _, v in rows),
-               "median_risk": round(median(r for r, _ in rows), 3)}
+        # The rule raises a mismatch's risk to the threshold: the model's own risk flagged it
+        # only when the reported risk is above the threshold.
+        name: {"probes": len(rows),
+               "flagged_by_model_risk": sum(r >= warn and not (rule and r <= round(warn, 4))
+                                            for r, _, rule in rows),
+               "flagged_at_verdict": sum(v != "send" for _, v, _ in rows),
+               "median_risk": round(median(r for r, _, _ in rows), 3)}
         for name, rows in results.items()
     }
     print(json.dumps({"model": str(args.model), "warn": round(warn, 4), "probes": summary},

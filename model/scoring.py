@@ -198,8 +198,11 @@ class Scorer:
                     # The message's NIRs are not this Mon espace santé address's INS: exact
                     # evidence that the history seldom shows (few letters carry a NIR to a
                     # patient's address), so the trees weigh it little (docs/model.md). A
-                    # warning, not a block: a child's address may get a parent's NIR.
+                    # warning, not a block: a child's address may get a parent's NIR. The
+                    # risk rises to the warning's threshold, so that the add-in does not show
+                    # "8 %" beside a warning.
                     verdict = "warn"
+                    risk = max(risk, self.thresholds["warn"])
                 n_anyway = (sent_anyway or {}).get((sender, addr.address), 0)
                 # The user sent anyway after a warning: they know this correspondent.
                 if n_anyway >= 1 and verdict == "warn":

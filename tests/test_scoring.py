@@ -317,6 +317,7 @@ def test_another_patients_nir_to_a_mon_espace_sante_address_warns(scorer) -> Non
 
     other = check(_nir("2740576624638"))  # a woman's NIR, not this address's INS
     assert other.verdict in ("warn", "block")
+    assert other.risk >= round(scorer.thresholds["warn"], 4) - 1e-4  # risk and verdict agree
     assert "nir_not_recipient" in [r.code for r in other.reasons]
     # The patient's own NIR: no such reason, whatever the model says of a new address.
     own = check(_nir("2661276387031"))

@@ -6,8 +6,7 @@ a new one, with the patient's own NIR, another NIR of the same sex, or one of th
 For each kind of probe it prints how many are flagged at the product's verdict (which warns
 whenever the NIRs are not the address's INS and raises the reported risk to the warn threshold,
 ``docs/model.md``) and how many the model's risk alone would flag, with the median reported
-risk. Session 7 measured with it that the
-trees give the INS mismatch almost no weight.
+risk. Session 7 measured with it that the trees give the INS mismatch almost no weight.
 
     .venv/bin/python bench/nir_probe.py --model /tmp/m0 --world /tmp/w_default [--n 60]
 """
@@ -72,12 +71,11 @@ def main() -> None:
     scorer = Scorer.load(args.model, Settings(history_url="none", mlflow_uri="none"))
     warn = scorer.thresholds["warn"]
 
-    def probe(sender: str, to: str, nir: str) -> tuple[float, str]:
+    def probe(sender: str, to: str, nir: str) -> tuple[float, str, bool]:
         request = CheckRequest(sender=sender, to=[to], subject="Attestation de soins",
                                body=BODY.format(nir=nir), sent_at="2025-07-10T10:00:00+00:00")
         rec = scorer.check(request).recipients[0]
-        return rec.risk, rec.verdict, bool(rec.reasons) and any(
-            r.code == "nir_not_recipient" for r in rec.reasons)
+        return rec.risk, rec.verdict, any(r.code == "nir_not_recipient" for r in rec.reasons)
 
     results: dict[str, list[tuple[float, str, bool]]] = defaultdict(list)
     for sender, to in items:

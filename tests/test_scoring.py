@@ -252,6 +252,13 @@ def test_light_analysis_reusing_analyzer_spans_gives_identical_features(
     assert identifiers >= 50
 
 
+def _reason_messages(scorer, ev, display: str | None, code: str,
+                     sensitive: dict[str, int] | None = None) -> list[str]:
+    """The messages of ``code`` among the reasons given for ``ev``, in the scorer's language."""
+    reasons = scorer._reasons(ev, display, bool(sensitive), sensitive or {}, [])
+    return [r.message for r in reasons if r.code == code]
+
+
 @pytest.mark.parametrize(("language", "greeting", "expected"), [
     ("fr", "F", "Le message s'adresse à « Madame », mais ce destinataire semble être un homme"),
     ("fr", "M", "Le message s'adresse à « Monsieur », mais ce destinataire semble être une femme"),
@@ -264,12 +271,10 @@ def test_greeting_gender_reason(scorer, monkeypatch, language: str, greeting: st
     ev = Evidence(address="paul.durand@free.fr", field="to", kind="webmail", sent=3,
                   greeting_gender=greeting)
     monkeypatch.setattr(scorer.settings, "language", language)
-    reasons = scorer._reasons(ev, "Paul Durand", False, {}, [])
-    assert [r.message for r in reasons if r.code == "greeting_gender"] == [expected]
+    assert _reason_messages(scorer, ev, "Paul Durand", "greeting_gender") == [expected]
     # Copied recipients are not the one greeted.
     ev.field = "cc"
-    assert not [r for r in scorer._reasons(ev, "Paul Durand", False, {}, [])
-                if r.code == "greeting_gender"]
+    assert not _reason_messages(scorer, ev, "Paul Durand", "greeting_gender")
 
 
 @pytest.mark.parametrize(("language", "holder", "expected"), [
@@ -284,8 +289,7 @@ def test_nir_gender_reason(scorer, monkeypatch, language: str, holder: str,
     ev = Evidence(address="moniquemartineau@laposte.net", field="to", kind="webmail", sent=3,
                   nir_holder=holder)
     monkeypatch.setattr(scorer.settings, "language", language)
-    reasons = scorer._reasons(ev, "Monique Martineau", True, {"NIR": 1}, [])
-    assert [r.message for r in reasons if r.code == "nir_gender"] == [expected]
+    assert _reason_messages(scorer, ev, "Monique Martineau", "nir_gender", {"NIR": 1}) == [expected]
 
 
 def test_nir_not_recipient_reason(scorer) -> None:
@@ -339,9 +343,7 @@ def test_kind_mismatch_reason(scorer, monkeypatch, language: str, expected: str)
     ev = Evidence(address="cecile.turpin@orange.fr", field="to", kind="webmail", received=1,
                   best_kind="internal", kind_gap=0.4)
     monkeypatch.setattr(scorer.settings, "language", language)
-    reasons = scorer._reasons(ev, "Cécile Turpin", False, {}, [])
-    assert [r.message for r in reasons if r.code == "kind_mismatch"] == [expected]
+    assert _reason_messages(scorer, ev, "Cécile Turpin", "kind_mismatch") == [expected]
     # A small gap says nothing worth a sentence.
     ev.kind_gap = 0.05
-    assert not [r for r in scorer._reasons(ev, "Cécile Turpin", False, {}, [])
-                if r.code == "kind_mismatch"]
+    assert not _reason_messages(scorer, ev, "Cécile Turpin", "kind_mismatch")

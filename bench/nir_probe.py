@@ -3,10 +3,11 @@
 A secretary of the synthetic world writes « Madame, Monsieur, … votre attestation de soins
 (NIR …) » to a patient's ``<INS>@patient.mssante.fr`` address she has written to before, or to
 a new one, with the patient's own NIR, another NIR of the same sex, or one of the other sex.
-For each kind of probe it prints how many are flagged at the product's verdict (which warns
-whenever the NIRs are not the address's INS and raises the reported risk to the warn threshold,
-``docs/model.md``) and how many the model's risk alone would flag, with the median reported
-risk. Session 7 measured with it that the trees give the INS mismatch almost no weight.
+For each kind of probe it prints how many the model's risk alone would flag and how many are
+flagged at the product's verdict, with the median risks. The verdict warns whenever the NIRs
+are not the address's INS (raising the reported risk to the warn threshold) and lets a letter
+pass when every NIR is the address's INS and nobody else is named (``docs/model.md``).
+Session 7 measured with it that the trees give the INS mismatch almost no weight.
 
     .venv/bin/python bench/nir_probe.py --model /tmp/m0 --world /tmp/w_default [--n 60]
 """
@@ -71,13 +72,16 @@ def main() -> None:
     scorer = Scorer.load(args.model, Settings(history_url="none", mlflow_uri="none"))
     warn = scorer.thresholds["warn"]
 
-    def probe(sender: str, to: str, nir: str) -> tuple[float, str, bool]:
+    def probe(sender: str, to: str, nir: str) -> tuple[float, float, str]:
+        """(the model's risk before the verdict's rules, the reported risk, the verdict)"""
         request = CheckRequest(sender=sender, to=[to], subject="Attestation de soins",
                                body=BODY.format(nir=nir), sent_at="2025-07-10T10:00:00+00:00")
+        message = request.to_message("probe", None)
+        model_risk = scorer.model_risks(message, scorer.analyzer.analyze(message))[0][to][0]
         rec = scorer.check(request).recipients[0]
-        return rec.risk, rec.verdict, any(r.code == "nir_not_recipient" for r in rec.reasons)
+        return model_risk, rec.risk, rec.verdict
 
-    results: dict[str, list[tuple[float, str, bool]]] = defaultdict(list)
+    results: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
     for sender, to in items:
         ins = to.split("@", 1)[0]
         sex, other_sex = ins[0], "2" if ins[0] == "1" else "1"
@@ -92,13 +96,11 @@ def main() -> None:
         results["new address, another NIR"].append(
             probe(sender, f"{new}@patient.mssante.fr", nir_of(random_ins(rng, sex))))
     summary = {
-        # The rule raises a mismatch's risk to the threshold: the model's own risk flagged it
-        # only when the reported risk is above the threshold.
         name: {"probes": len(rows),
-               "flagged_by_model_risk": sum(r >= warn and not (rule and r <= round(warn, 4))
-                                            for r, _, rule in rows),
-               "flagged_at_verdict": sum(v != "send" for _, v, _ in rows),
-               "median_risk": round(median(r for r, _, _ in rows), 3)}
+               "flagged_by_model_risk": sum(m >= warn for m, _, _ in rows),
+               "flagged_at_verdict": sum(v != "send" for _, _, v in rows),
+               "median_model_risk": round(median(m for m, _, _ in rows), 3),
+               "median_reported_risk": round(median(r for _, r, _ in rows), 3)}
         for name, rows in results.items()
     }
     print(json.dumps({"model": str(args.model), "warn": round(warn, 4), "probes": summary},

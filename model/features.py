@@ -110,6 +110,7 @@ class Evidence:
     greeting_state: int = 0
     greeting_gender: str | None = None  # the greeting's gender when the recipient's differs
     nir_not_recipient: bool = False  # the NIRs are not this patient address's INS
+    nir_only_recipient: bool = False  # every NIR of the message is this patient address's INS
     nir_holder: str | None = None  # "F"/"M": the NIRs' holders, when the recipient is the other
     best_kind: str | None = None  # the kind of mailbox the message fits best, when not this one
     kind_gap: float = 0.0
@@ -593,6 +594,7 @@ def recipient_features(
         ins = ins_of(address)
         if ins is not None:
             nir_recipient = 1.0 if ins.upper() in ctx.nir_keys else -1.0
+            ev.nir_only_recipient = set(ctx.nir_keys) == {ins.upper()}
         if private and nir_recipient <= 0:
             holders = {nir_gender(k) for k in ctx.nir_keys}
             known = recipient_gender(name, address)

@@ -154,6 +154,20 @@ class Scorer:
             self.store.close()
 
     # ------------------------------------------------------------------ scoring
+    def model_risks(self, message: Message, full: ContentAnalysis
+                    ) -> tuple[dict[str, tuple[float, Evidence]], dict[str, str | None]]:
+        """The model's calibrated risk and the evidence of each recipient (before the verdict's
+        rules), and who was probably meant instead."""
+        light = light_analysis(message, reuse=full)  # the analyzer's spans when same text
+        with self._lock:
+            ctx = message_context(message, self.profiles, light)
+            matrix, evidence = message_features(ctx, self.profiles)
+            risks = self._predictor.risks(matrix)
+            by_address = {ev.address: (float(r), ev) for r, ev in zip(risks, evidence, strict=True)}
+            suggestions = {ev.address: self._suggest(ctx.sender, ev, ctx.greeting)
+                           for ev in evidence}
+        return by_address, suggestions
+
     def check(
         self,
         request: CheckRequest,
@@ -167,14 +181,7 @@ class Scorer:
         check_id = check_id or uuid.uuid4().hex
         message = request.to_message(check_id, now)
         full = self.analyzer.analyze(message)
-        light = light_analysis(message, reuse=full)  # the analyzer's spans when same text
-        with self._lock:
-            ctx = message_context(message, self.profiles, light)
-            matrix, evidence = message_features(ctx, self.profiles)
-            risks = self._predictor.risks(matrix)
-            by_address = {ev.address: (float(r), ev) for r, ev in zip(risks, evidence, strict=True)}
-            suggestions = {ev.address: self._suggest(ctx.sender, ev, ctx.greeting)
-                           for ev in evidence}
+        by_address, suggestions = self.model_risks(message, full)
         counts = full.sensitive_counts()
         sensitive = {k: int(counts.get(k, 0)) for k in SENSITIVE_KEYS}
         for k, v in counts.items():
@@ -189,6 +196,12 @@ class Scorer:
         for fld, addr in message.recipients():
             risk, ev = by_address.get(addr.address, (0.0, None))
             verdict = "send"
+            if (ev is not None and ev.nir_only_recipient
+                    and not _third_parties(ev, addr.name, spacy_third)):
+                # Every NIR of the message is the INS this Mon espace santé address is made of,
+                # and nobody else is named: the recipient is the person the letter is about.
+                # The trees seldom see such letters and warned on a few (docs/model.md).
+                risk = min(risk, self.thresholds["warn"] - 1e-4)
             if ev is not None:
                 if risk >= self.thresholds["block"] and has_sensitive:
                     verdict = "block"
@@ -224,7 +237,8 @@ class Scorer:
             risk=max((r.risk for r in recipients), default=0.0),
             recipients=recipients,
             sensitive=sensitive,
-            advice=self._advice(evidence, sensitive, full, message, verdict),
+            advice=self._advice([ev for _, ev in by_address.values()], sensitive, full, message,
+                                verdict),
             model_version=self.model_version,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         )
@@ -283,8 +297,7 @@ class Scorer:
         elif ev.nir_holder:
             holder, who = NIR_GENDER_WORDS[lang if lang in NIR_GENDER_WORDS else "fr"][ev.nir_holder]
             add(0.7, "nir_gender", holder=holder, who=who)
-        third = ev.third_parties or ([] if ev.about_recipient else
-                                     [n for n in spacy_third if not _same_person(n, display, ev.address)])
+        third = _third_parties(ev, display, spacy_third)
         if third and private and not ev.about_recipient:
             add(0.8, "third_party_data", name=third[0])
         if has_sensitive and private:
@@ -328,6 +341,14 @@ class Scorer:
         if verdict != "send" and (identifiers or health):
             advice.append(advice_text("check_recipients", lang))
         return advice
+
+
+def _third_parties(ev: Evidence, display: str | None, spacy_third: list[str]) -> list[str]:
+    """People the message names who are neither this recipient nor another one: the light
+    analysis's, else the French NER's third parties that are not the recipient."""
+    if ev.third_parties or ev.about_recipient:
+        return ev.third_parties
+    return [n for n in spacy_third if not _same_person(n, display, ev.address)]
 
 
 def _same_person(name: str, display: str | None, address: str) -> bool:

@@ -331,6 +331,32 @@ def test_another_patients_nir_to_a_mon_espace_sante_address_warns(scorer) -> Non
         assert check(_nir("2740576624638"), sent_anyway=1).verdict == "send"
 
 
+def test_a_patients_own_nir_to_their_mon_espace_sante_address_passes(scorer, monkeypatch) -> None:
+    sender, patient = "c.martin@cds-havre.example", "2661276387031@patient.mssante.fr"
+    letter = ("Madame, Monsieur,\n\nVeuillez trouver votre attestation de soins (NIR {}) pour la "
+              "consultation du 5 mars 2025.{}\n\nBien cordialement,\nLe secrétariat")
+    own_nir = _nir("2661276387031")
+
+    def request(nir: str, more: str = "") -> CheckRequest:
+        return CheckRequest(sender=sender, to=[patient], subject="Attestation de soins",
+                            body=letter.format(nir, more))
+
+    message = request(own_nir).to_message("probe", None)
+    model_risk = scorer.model_risks(message, scorer.analyzer.analyze(message))[0][patient][0]
+    # A warn threshold under the model's risk: without the rule the letter would be warned.
+    warn = model_risk / 2
+    monkeypatch.setitem(scorer.thresholds, "warn", warn)
+    monkeypatch.setitem(scorer.thresholds, "block", 0.999)
+    own = scorer.check(request(own_nir)).recipients[0]
+    assert own.verdict == "send"
+    assert own.risk < round(warn, 4)
+    # Another patient named too, or a NIR that is not the holder's: the rule does not apply.
+    named = scorer.check(request(own_nir, " Celle de votre voisin, M. Laurent Girard, suivra."))
+    assert named.recipients[0].verdict != "send"
+    two = scorer.check(request(own_nir, f" Et celle de votre fille (NIR {_nir('2740576624638')})."))
+    assert two.recipients[0].verdict != "send"
+
+
 @pytest.mark.parametrize(("language", "expected"), [
     ("fr", "Ce message ressemble à ce que votre organisation écrit à vos collègues, pas à une "
            "messagerie personnelle"),

@@ -257,7 +257,8 @@ def score_cases(model_dir: Path, cases: Path, labels: Path, settings: Settings |
     case_lines = [x for x in Path(cases).read_text().splitlines() if x.strip()]
     label_lines = [x for x in Path(labels).read_text().splitlines() if x.strip()]
     if len(case_lines) != len(label_lines):
-        raise ValueError(f"{cases} has {len(case_lines)} lines, {labels} {len(label_lines)}")
+        raise ValueError(f"{cases} compte {len(case_lines)} lignes et {labels} "
+                         f"{len(label_lines)} : il faut une étiquette par cas")
     if limit is not None:
         case_lines, label_lines = case_lines[:limit], label_lines[:limit]
     risk: list[float] = []

@@ -307,7 +307,8 @@ def train_from_messages(
     messages = sorted((m for m in messages if m.sender is not None and m.recipient_addresses()),
                       key=lambda m: m.date)
     if len(messages) < 50:
-        raise ValueError(f"only {len(messages)} usable messages in the history: need at least 50")
+        raise ValueError(f"l'historique ne contient que {len(messages)} messages utilisables "
+                         "(expéditeur et destinataire) : il en faut au moins 50")
     digest = data_hash(messages)
     n = len(messages)
     # Rolling time split: the past builds the first profiles; each later chunk is scored

@@ -9,7 +9,9 @@ are not the address's INS (raising the reported risk to the warn threshold) and 
 pass when every NIR is the address's INS and nobody else is named (``docs/model.md``).
 Session 7 measured with it that the trees give the INS mismatch almost no weight.
 
-    .venv/bin/python bench/nir_probe.py --model /tmp/m0 --world /tmp/w_default [--n 60]
+    .venv/bin/python bench/nir_probe.py --model /tmp/m0 /tmp/m1 /tmp/m2 --world /tmp/w_default [--n 60]
+
+writes ``bench/results/nir_probe.json`` (``--out``).
 """
 
 from __future__ import annotations
@@ -43,16 +45,15 @@ def random_ins(rng: random.Random, sex: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--model", type=Path, nargs="+", required=True,
+                        help="model bundle folders (e.g. trainings of seeds 0, 1 and 2)")
     parser.add_argument("--world", type=Path, required=True, help="synthetic world folder")
     parser.add_argument("--n", type=int, default=60, help="patients probed")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--domain", default="cds-havre.example", help="the senders' domain")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/nir_probe.json")
     args = parser.parse_args()
 
-    from model.schemas import CheckRequest
-    from model.scoring import Scorer
-    from model.settings import Settings
     from model.train import load_history
 
     pairs: Counter[tuple[str, str]] = Counter()
@@ -69,7 +70,26 @@ def main() -> None:
     if not items:
         raise SystemExit(f"no message from @{args.domain} to @patient.mssante.fr in the world")
 
-    scorer = Scorer.load(args.model, Settings(history_url="none", mlflow_uri="none"))
+    # Every bundle gets the same probes: the made-up NIRs continue the shuffle's random draws.
+    state = rng.getstate()
+    runs = [probe_bundle(model, items, state) for model in args.model]
+    out = {"command": "python bench/nir_probe.py " + " ".join(sys.argv[1:]),
+           "world": str(args.world), "patients": len(items), "runs": runs}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+    print(json.dumps(runs, indent=1, ensure_ascii=False))
+    print(f"wrote {args.out}")
+
+
+def probe_bundle(model: Path, items: list[tuple[str, str]], state: object) -> dict:
+    """The five kinds of probe on one bundle: counts flagged and median risks."""
+    from model.schemas import CheckRequest
+    from model.scoring import Scorer
+    from model.settings import Settings
+
+    rng = random.Random()
+    rng.setstate(state)  # type: ignore[arg-type]
+    scorer = Scorer.load(model, Settings(history_url="none", mlflow_uri="none"))
     warn = scorer.thresholds["warn"]
 
     def probe(sender: str, to: str, nir: str) -> tuple[float, float, str]:
@@ -103,8 +123,9 @@ def main() -> None:
                "median_reported_risk": round(median(r for _, r, _ in rows), 3)}
         for name, rows in results.items()
     }
-    print(json.dumps({"model": str(args.model), "warn": round(warn, 4), "probes": summary},
-                     indent=1, ensure_ascii=False))
+    scorer.close()
+    return {"model": str(model), "training_seed": scorer.bundle.metadata.get("seed"),
+            "warn": round(warn, 4), "probes": summary}
 
 
 if __name__ == "__main__":

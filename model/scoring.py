@@ -23,7 +23,13 @@ from pydantic import ValidationError
 from model.bundle import Bundle, load_bundle
 from model.content import ContentAnalyzer
 from model.content.types import SENSITIVE_KEYS, ContentAnalysis
-from model.features import Evidence, light_analysis, message_context, message_features
+from model.features import (
+    FEATURE_NAMES,
+    Evidence,
+    light_analysis,
+    message_context,
+    message_features,
+)
 from model.history.kinds import is_private
 from model.history.names import first_last, fold, name_matches
 from model.history.profiles import HistoryProfiles
@@ -131,6 +137,12 @@ class Scorer:
         French content analyzer."""
         settings = settings or get_settings()
         bundle = load_bundle(Path(model_dir))
+        names = bundle.metadata.get("feature_names")
+        if names is not None and list(names) != list(FEATURE_NAMES):
+            # A bundle of an older version: its trees would read the wrong columns.
+            raise ValueError(
+                f"le modèle {model_dir} a été entraîné sur {len(names)} caractéristiques, ce code "
+                f"en calcule {len(FEATURE_NAMES)} d'autres : réentraînez-le (misdirect train)")
         snapshot_id = str(bundle.metadata.get("snapshot_id", ""))
         store: HistoryStore | None = None
         if settings.history_url and settings.history_url.lower() != "none":

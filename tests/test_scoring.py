@@ -331,6 +331,19 @@ def test_another_patients_nir_to_a_mon_espace_sante_address_warns(scorer) -> Non
         assert check(_nir("2740576624638"), sent_anyway=1).verdict == "send"
 
 
+def test_a_bundle_of_other_features_is_refused_at_load(small_bundle, small_bundle_settings,
+                                                       tmp_path) -> None:
+    import shutil
+
+    old = tmp_path / "old-bundle"
+    shutil.copytree(small_bundle, old)
+    metadata = json.loads((old / "metadata.json").read_text())
+    metadata["feature_names"] = metadata["feature_names"][:-1]  # one feature fewer
+    (old / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ValueError, match="réentraînez"):
+        Scorer.load(old, small_bundle_settings)
+
+
 def test_a_patients_own_nir_to_their_mon_espace_sante_address_passes(scorer, monkeypatch) -> None:
     sender, patient = "c.martin@cds-havre.example", "2661276387031@patient.mssante.fr"
     letter = ("Madame, Monsieur,\n\nVeuillez trouver votre attestation de soins (NIR {}) pour la "

@@ -43,6 +43,7 @@ BLOCK_FLOOR = 0.9
 # The warn threshold is set on legitimate messages of senders who had sent at least this many
 # messages before (see ``thresholds``), when they are enough.
 CALIBRATION_MIN_SENDER_SENT = 5
+PRIVATE_MIN_AUC = 0.9  # five-fold ROC-AUC of the personal/professional side from the topic
 MIN_CALIBRATION_MESSAGES = 1000  # fewer: all legitimate messages, senders new or not
 
 
@@ -206,8 +207,19 @@ def fit_private_model(topics: TopicModel, past: Sequence[Message], seed: int,
                             for r in m.recipient_addresses()}):
             xs.append(v)
             ys.append(side)
-    if xs:
-        topics.fit_private(np.vstack(xs), ys, seed)
+    if not xs:
+        return
+    X, y = np.vstack(xs), np.array(ys, dtype=int)
+    # Only where the topic tells the side well on held-out history: elsewhere it is noise.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    if y.min() == y.max() or min(y.sum(), len(y) - y.sum()) < 5:
+        return
+    auc = float(np.mean(cross_val_score(LogisticRegression(C=1.0, max_iter=300), X, y, cv=5,
+                                        scoring="roc_auc")))
+    if auc >= PRIVATE_MIN_AUC:
+        topics.fit_private(X, ys, seed)
 
 
 def select_estimator(kind: str, seed: int, fit_rows: Rows, cal_rows: Rows

@@ -45,7 +45,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_domain_count", "log_org_domain_count", "domain_edit_distance",
     # topic
     "topic_pair", "topic_recipient", "topic_rank", "topic_best_gap", "has_pair_topic",
-    "topic_kind", "topic_kind_gap",
+    "topic_kind", "topic_kind_gap", "private_fit",
     # co-recipients
     "n_recipients", "is_cc", "is_bcc", "log_corecipient_max", "corecipient_frac",
     "log_others_cohesion",
@@ -462,6 +462,11 @@ def recipient_features(
     kind_fit = {k: float(u @ vec) for k, u in kinds.items()}
     f["topic_kind"] = kind_fit.get(kind, 0.0)
     f["topic_kind_gap"] = max(kind_fit.values()) - f["topic_kind"] if kind in kind_fit else 0.0
+    # How likely the message's topic goes to this side, personal mailbox or professional one
+    # (learnt from the organisation's own history; 0.5 without it).
+    p_private = profiles.topics.private_probability(vec)
+    f["private_fit"] = 0.5 if p_private is None else (
+        p_private if is_private(kind) else 1.0 - p_private)
     if f["topic_kind_gap"] > 0:
         ev.best_kind, ev.kind_gap = max(kind_fit, key=kind_fit.__getitem__), f["topic_kind_gap"]
 

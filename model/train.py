@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ import numpy as np
 
 from model.evaluate import compute_metrics, message_risks, tail_threshold
 from model.features import FEATURE_NAMES, light_analysis, message_context, message_features
+from model.history.kinds import is_private, recipient_kind
 from model.history.profiles import HistoryProfiles
 from model.history.topics import TopicModel, topic_text
 from model.mail import Message
@@ -41,6 +43,7 @@ BLOCK_FLOOR = 0.9
 # The warn threshold is set on legitimate messages of senders who had sent at least this many
 # messages before (see ``thresholds``), when they are enough.
 CALIBRATION_MIN_SENDER_SENT = 5
+PRIVATE_MIN_AUC = 0.9  # five-fold ROC-AUC of the personal/professional side from the topic
 MIN_CALIBRATION_MESSAGES = 1000  # fewer: all legitimate messages, senders new or not
 
 
@@ -186,6 +189,39 @@ def make_estimator(kind: str, seed: int, monotone: bool = True, setting: str = "
     return Pipeline([("gbm", clf)])
 
 
+def fit_private_model(topics: TopicModel, past: Sequence[Message], seed: int,
+                      min_sent: int = CALIBRATION_MIN_SENDER_SENT) -> None:
+    """Teach the topic model which subjects go to personal mailboxes (webmail, a patient's
+    Mon espace santé address) and which to professional ones, from the messages of the senders
+    who wrote at least ``min_sent`` of them (the organisation's users): one example per message
+    and side it went to."""
+    sent = Counter(m.sender.address for m in past)
+    chosen = [m for m in past if sent[m.sender.address] >= min_sent]
+    if not chosen:
+        return
+    xs, ys = [], []
+    for m, v in zip(chosen, topics.transform([topic_text(m) for m in chosen]), strict=True):
+        if not float(v @ v):
+            continue
+        for side in sorted({is_private(recipient_kind(m.sender.address, r))
+                            for r in m.recipient_addresses()}):
+            xs.append(v)
+            ys.append(side)
+    if not xs:
+        return
+    X, y = np.vstack(xs), np.array(ys, dtype=int)
+    # Only where the topic tells the side well on held-out history: elsewhere it is noise.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    if y.min() == y.max() or min(y.sum(), len(y) - y.sum()) < 5:
+        return
+    auc = float(np.mean(cross_val_score(LogisticRegression(C=1.0, max_iter=300), X, y, cv=5,
+                                        scoring="roc_auc")))
+    if auc >= PRIVATE_MIN_AUC:
+        topics.fit_private(X, ys, seed)
+
+
 def select_estimator(kind: str, seed: int, fit_rows: Rows, cal_rows: Rows
                      ) -> tuple[object, str, dict[str, float]]:
     """Fit each LightGBM setting on the fit rows and keep the one with the best PR-AUC per
@@ -323,6 +359,7 @@ def train_from_messages(
         [topic_text(m) for m in sample_messages(past, MAX_TOPIC_DOCS, rng)])
     profiles = HistoryProfiles(topics)
     profiles.update_many(past)
+    fit_private_model(topics, past, seed)
     t = lap("profiles", t)
 
     # A small history yields few examples: draw more misdirected variants from each message.

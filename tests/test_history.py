@@ -128,6 +128,28 @@ def test_topic_vectors_are_numeric_and_separate_topics(profiles: HistoryProfiles
     assert float(unit @ billing) > float(unit @ appointment)
 
 
+def test_topic_model_learns_which_subjects_go_to_personal_mailboxes() -> None:
+    from model.train import fit_private_model
+
+    messages = []
+    for d in range(20):
+        messages.append(msg("c.martin@cds-havre.example", [f"patient{d}@gmail.com"], "Rendez-vous",
+                            "Bonjour, votre rendez-vous de consultation est confirmé", d))
+        messages.append(msg("c.martin@cds-havre.example", ["accueil@cpam-eure.example"],
+                            "Bordereau", "Bordereau de télétransmission du lot, facture rejetée", d))
+    topics = TopicModel(dim=4).fit([m.subject + " " + m.body for m in messages])
+    appointment = topics.vector("votre rendez-vous de consultation")
+    billing = topics.vector("bordereau de télétransmission rejetée")
+    assert topics.private_probability(appointment) is None  # not fitted: no opinion
+    # A history with one side only teaches nothing.
+    fit_private_model(topics, [m for m in messages if "cpam" in m.to[0].address], seed=0)
+    assert topics.private_probability(appointment) is None
+    fit_private_model(topics, messages, seed=0)
+    assert topics.private_probability(appointment) > 0.5 > topics.private_probability(billing)
+    assert topics.private_probability(np.zeros(topics.dim, dtype=np.float32)) is None
+    assert topics.private_coef.shape == (topics.dim + 1,)  # numbers only
+
+
 @pytest.mark.parametrize(
     ("sender", "recipient", "kind"),
     [

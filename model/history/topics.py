@@ -7,6 +7,7 @@ hashed, so neither the model nor the store holds any text.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -92,6 +93,28 @@ class TopicModel:
             cached = (self.svd.components_, np.ascontiguousarray(self.svd.components_.T))
             self.__dict__["_components_t_cache"] = cached
         return cached[1]
+
+    def fit_private(self, vectors: np.ndarray, private: Sequence[bool], seed: int = 0) -> None:
+        """Learn how likely a message of each topic goes to a personal mailbox rather than a
+        professional one: a logistic regression on the topic vectors, kept as its ``dim + 1``
+        numeric coefficients (no text, no scikit-learn object in the bundle)."""
+        from sklearn.linear_model import LogisticRegression
+
+        labels = np.asarray(private, dtype=int)
+        if len(labels) == 0 or labels.min() == labels.max():
+            self.private_coef = None
+            return
+        clf = LogisticRegression(C=1.0, max_iter=300, random_state=seed).fit(vectors, labels)
+        self.private_coef = np.concatenate([clf.coef_[0], clf.intercept_]).astype(np.float64)
+
+    def private_probability(self, vec: np.ndarray) -> float | None:
+        """P(personal mailbox | the message's topic vector); None when not fitted (a bundle
+        of before session 8, a history with one side only) or for an empty text."""
+        coef = self.__dict__.get("private_coef")
+        if coef is None or not float(vec @ vec):
+            return None
+        z = float(coef[:-1] @ vec) + float(coef[-1])
+        return 1.0 / (1.0 + math.exp(-z))
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

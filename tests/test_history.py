@@ -150,6 +150,18 @@ def test_topic_model_learns_which_subjects_go_to_personal_mailboxes() -> None:
     assert topics.private_coef.shape == (topics.dim + 1,)  # numbers only
 
 
+def test_private_fit_is_left_out_where_the_topic_does_not_tell_the_side() -> None:
+    from model.train import fit_private_model
+
+    # The same letters go to patients and to the CPAM: the topic cannot tell the side.
+    messages = [msg("c.martin@cds-havre.example",
+                    [f"patient{d}@gmail.com" if d % 2 else "accueil@cpam-eure.example"],
+                    "Dossier", f"Bonjour, voici le dossier numéro {d} demandé", d) for d in range(40)]
+    topics = TopicModel(dim=4).fit([m.subject + " " + m.body for m in messages])
+    fit_private_model(topics, messages, seed=0)
+    assert topics.private_probability(topics.vector("voici le dossier demandé")) is None
+
+
 @pytest.mark.parametrize(
     ("sender", "recipient", "kind"),
     [

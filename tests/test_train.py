@@ -121,7 +121,10 @@ def test_tree_size_is_chosen_on_the_calibration_rows(monkeypatch) -> None:
     def rows(n: int) -> Rows:
         x = rng.normal(size=(n, len(FEATURE_NAMES))).astype(np.float32)
         x[:, FEATURE_NAMES.index("kind")] = rng.integers(0, 5, n)  # a category
-        y = (x[:, 0] + 0.8 * x[:, 1] * x[:, 2] + rng.normal(scale=0.5, size=n) > 1.0).astype(int)
+        # Columns without a monotone constraint (the first ones have: a label rising with
+        # log_sent left the constrained trees only the interaction to learn).
+        a, b, c = (FEATURE_NAMES.index(f) for f in ("topic_pair", "topic_rank", "n_recipients"))
+        y = (x[:, a] + 0.8 * x[:, b] * x[:, c] + rng.normal(scale=0.5, size=n) > 1.0).astype(int)
         return Rows(x, y, np.arange(n), ["legit"] * n, np.zeros(n, dtype=bool))
 
     fit, cal = rows(2000), rows(2000)

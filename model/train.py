@@ -190,15 +190,17 @@ def make_estimator(kind: str, seed: int, monotone: bool = True, setting: str = "
 
 
 def fit_private_model(topics: TopicModel, past: Sequence[Message], seed: int,
-                      min_sent: int = CALIBRATION_MIN_SENDER_SENT) -> None:
+                      min_sent: int = CALIBRATION_MIN_SENDER_SENT) -> dict:
     """Teach the topic model which subjects go to personal mailboxes (webmail, a patient's
     Mon espace santé address) and which to professional ones, from the messages of the senders
     who wrote at least ``min_sent`` of them (the organisation's users): one example per message
-    and side it went to."""
+    and side it went to. Returns what was decided: the examples, the five-fold ROC-AUC and
+    whether the feature is used."""
+    decision: dict = {"examples": 0, "auc": None, "used": False}
     sent = Counter(m.sender.address for m in past)
     chosen = [m for m in past if sent[m.sender.address] >= min_sent]
     if not chosen:
-        return
+        return decision
     xs, ys = [], []
     for m, v in zip(chosen, topics.transform([topic_text(m) for m in chosen]), strict=True):
         if not float(v @ v):
@@ -207,19 +209,23 @@ def fit_private_model(topics: TopicModel, past: Sequence[Message], seed: int,
                             for r in m.recipient_addresses()}):
             xs.append(v)
             ys.append(side)
+    decision["examples"] = len(xs)
     if not xs:
-        return
+        return decision
     X, y = np.vstack(xs), np.array(ys, dtype=int)
     # Only where the topic tells the side well on held-out history: elsewhere it is noise.
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
 
     if y.min() == y.max() or min(y.sum(), len(y) - y.sum()) < 5:
-        return
+        return decision
     auc = float(np.mean(cross_val_score(LogisticRegression(C=1.0, max_iter=300), X, y, cv=5,
                                         scoring="roc_auc")))
+    decision["auc"] = round(auc, 4)
     if auc >= PRIVATE_MIN_AUC:
         topics.fit_private(X, ys, seed)
+        decision["used"] = True
+    return decision
 
 
 def select_estimator(kind: str, seed: int, fit_rows: Rows, cal_rows: Rows
@@ -359,7 +365,7 @@ def train_from_messages(
         [topic_text(m) for m in sample_messages(past, MAX_TOPIC_DOCS, rng)])
     profiles = HistoryProfiles(topics)
     profiles.update_many(past)
-    fit_private_model(topics, past, seed)
+    private_fit = fit_private_model(topics, past, seed)
     t = lap("profiles", t)
 
     # A small history yields few examples: draw more misdirected variants from each message.
@@ -412,6 +418,7 @@ def train_from_messages(
         "estimator": estimator,
         "estimator_setting": setting,  # LGBM_SETTINGS, chosen on the calibration rows
         "estimator_setting_pr_auc": setting_scores,
+        "private_fit": private_fit,  # the side classifier's check: used only when it predicts
         "thresholds": thr,
         "target_false_alarm_rate": settings.target_false_alarm_rate,
         "training_data_hash": digest,
@@ -452,6 +459,7 @@ def train_from_messages(
         "thresholds": thr,
         "estimator_setting": setting,
         "estimator_setting_pr_auc": setting_scores,
+        "private_fit": private_fit,
         "metrics": metrics,
         "timings_s": timings,
         "seconds": round(total, 2),
@@ -517,6 +525,7 @@ def log_run(model_dir: Path, metadata: dict, metrics: dict, raw_metrics: dict, e
             "warn_threshold": metadata["thresholds"]["warn"],
             "model_version": metadata["model_version"],
             "n_features": len(metadata["feature_names"]),
+            "private_fit_used": metadata["private_fit"]["used"],
         })
         mlflow.log_metrics({k.replace("/", "_"): v for k, v in _scalar_metrics(metrics).items()})
         mlflow.log_metrics({f"raw.{k}": v for k, v in _scalar_metrics(raw_metrics).items()

@@ -144,7 +144,8 @@ def test_topic_model_learns_which_subjects_go_to_personal_mailboxes() -> None:
     # A history with one side only teaches nothing.
     fit_private_model(topics, [m for m in messages if "cpam" in m.to[0].address], seed=0)
     assert topics.private_probability(appointment) is None
-    fit_private_model(topics, messages, seed=0)
+    decision = fit_private_model(topics, messages, seed=0)
+    assert decision["used"] and decision["auc"] >= 0.9 and decision["examples"] == 40
     assert topics.private_probability(appointment) > 0.5 > topics.private_probability(billing)
     assert topics.private_probability(np.zeros(topics.dim, dtype=np.float32)) is None
     assert topics.private_coef.shape == (topics.dim + 1,)  # numbers only
@@ -158,7 +159,8 @@ def test_private_fit_is_left_out_where_the_topic_does_not_tell_the_side() -> Non
                     [f"patient{d}@gmail.com" if d % 2 else "accueil@cpam-eure.example"],
                     "Dossier", f"Bonjour, voici le dossier numéro {d} demandé", d) for d in range(40)]
     topics = TopicModel(dim=4).fit([m.subject + " " + m.body for m in messages])
-    fit_private_model(topics, messages, seed=0)
+    decision = fit_private_model(topics, messages, seed=0)
+    assert not decision["used"] and decision["auc"] < 0.9
     assert topics.private_probability(topics.vector("voici le dossier demandé")) is None
 
 

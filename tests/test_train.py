@@ -73,6 +73,9 @@ def test_train_summary_has_metrics_per_scenario(small_bundle: Path) -> None:
 
     scores = meta["estimator_setting_pr_auc"]  # the tree size chosen on the calibration rows
     assert set(scores) == set(LGBM_SETTINGS) and meta["estimator_setting"] == max(scores, key=scores.get)
+    # The personal/professional side classifier's check is recorded, used or not.
+    private = meta["private_fit"]
+    assert private["examples"] > 0 and private["used"] == (private["auc"] >= 0.9)
 
 
 def _rows(sender_sent: list[int], scenarios: list[str]):

@@ -84,6 +84,8 @@ class MessageContext:
     greeting_gender: str | None = None  # "F"/"M": the greeting addresses one woman / one man
     greeting_titled: bool = False  # "Monsieur Alexandre": the name after a title is a surname
     nir_keys: tuple[str, ...] = ()  # the NIRs' first 13 characters (the INS matricule)
+    # P(personal mailbox | topic), learnt from the organisation's history; None without it.
+    private_probability: float | None = None
 
 
 @dataclass(slots=True)
@@ -272,6 +274,7 @@ def message_context(
         nir_keys=tuple(sorted({compact_value(span.text)[:13]
                                for span in (analysis.spans if analysis else ())
                                if span.kind == "NIR"})),
+        private_probability=profiles.topics.private_probability(vector),
     )
 
 
@@ -464,7 +467,7 @@ def recipient_features(
     f["topic_kind_gap"] = max(kind_fit.values()) - f["topic_kind"] if kind in kind_fit else 0.0
     # How likely the message's topic goes to this side, personal mailbox or professional one
     # (learnt from the organisation's own history; 0.5 without it).
-    p_private = profiles.topics.private_probability(vec)
+    p_private = ctx.private_probability
     f["private_fit"] = 0.5 if p_private is None else (
         p_private if is_private(kind) else 1.0 - p_private)
     if f["topic_kind_gap"] > 0:

@@ -308,15 +308,23 @@ def _nir(ins: str) -> str:
     return ins + nir.calc_check_digits(ins)
 
 
-def test_another_patients_nir_to_a_mon_espace_sante_address_warns(scorer) -> None:
-    patient = "2661276387031@patient.mssante.fr"
+# A secretary's letter to a patient's Mon espace santé address (<INS>@patient.mssante.fr).
+SECRETARY, PATIENT_MSSANTE = "c.martin@cds-havre.example", "2661276387031@patient.mssante.fr"
+
+
+def _attestation(nir: str, more: str = "") -> CheckRequest:
     body = ("Madame, Monsieur,\n\nVeuillez trouver votre attestation de soins (NIR {}) pour la "
-            "consultation du 5 mars 2025.\n\nBien cordialement,\nLe secrétariat")
+            "consultation du 5 mars 2025.{}\n\nBien cordialement,\nLe secrétariat")
+    return CheckRequest(sender=SECRETARY, to=[PATIENT_MSSANTE], subject="Attestation de soins",
+                        body=body.format(nir, more))
+
+
+def test_another_patients_nir_to_a_mon_espace_sante_address_warns(scorer) -> None:
+    patient = PATIENT_MSSANTE
 
     def check(nir: str, sent_anyway: int = 0):
-        request = CheckRequest(sender="c.martin@cds-havre.example", to=[patient],
-                               subject="Attestation de soins", body=body.format(nir))
-        return scorer.check(request, sent_anyway={("c.martin@cds-havre.example", patient):
+        request = _attestation(nir)
+        return scorer.check(request, sent_anyway={(SECRETARY, patient):
                                                   sent_anyway}).recipients[0]
 
     other = check(_nir("2740576624638"))  # a woman's NIR, not this address's INS
@@ -345,15 +353,8 @@ def test_a_bundle_of_other_features_is_refused_at_load(small_bundle, small_bundl
 
 
 def test_a_patients_own_nir_to_their_mon_espace_sante_address_passes(scorer, monkeypatch) -> None:
-    sender, patient = "c.martin@cds-havre.example", "2661276387031@patient.mssante.fr"
-    letter = ("Madame, Monsieur,\n\nVeuillez trouver votre attestation de soins (NIR {}) pour la "
-              "consultation du 5 mars 2025.{}\n\nBien cordialement,\nLe secrétariat")
+    patient, request = PATIENT_MSSANTE, _attestation
     own_nir = _nir("2661276387031")
-
-    def request(nir: str, more: str = "") -> CheckRequest:
-        return CheckRequest(sender=sender, to=[patient], subject="Attestation de soins",
-                            body=letter.format(nir, more))
-
     message = request(own_nir).to_message("probe", None)
     model_risk = scorer.model_risks(message, scorer.analyzer.analyze(message))[0][patient][0]
     # A warn threshold under the model's risk: without the rule the letter would be warned.

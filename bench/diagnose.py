@@ -11,6 +11,9 @@ two seeds or more.
         --seed 0
     .venv/bin/python bench/diagnose.py --model /tmp/m0 --world /tmp/w_default \\
         [--show S2,S6] [--false-alarms 15]
+    # the ceiling of the features, for bundles of training seeds 0-2 (bench/results/ceiling.json)
+    .venv/bin/python bench/diagnose.py --model /tmp/m0 /tmp/m1 /tmp/m2 --world /tmp/w_default \\
+        --oracle --out bench/results/ceiling.json
 
 ``--show`` lists the missed cases of those scenarios with their key features,
 ``--false-alarms N`` the N riskiest legitimate messages, and ``--oracle`` what the same features
@@ -44,7 +47,8 @@ KEY_FEATURES = (
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help="model bundle folder")
+    parser.add_argument("--model", type=Path, nargs="+", required=True,
+                        help="model bundle folder(s), e.g. of training seeds 0, 1 and 2")
     parser.add_argument("--world", type=Path, required=True,
                         help="synthetic world folder (cases.jsonl, labels.jsonl)")
     parser.add_argument("--target", type=float, default=0.005,
@@ -56,7 +60,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="also fit LightGBM on the test month's own labelled cases (five "
                              "folds by case, three seeds): what these features could reach "
                              "without the simulator")
+    parser.add_argument("--out", type=Path,
+                        help="also write the figures (counts only, no message text) here as JSON")
     args = parser.parse_args(argv)
+    results = [diagnose(model, args) for model in args.model]
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"world": str(args.world), "target": args.target,
+                                        "command": " ".join(sys.argv), "bundles": results},
+                                       indent=1))
+        print(f"wrote {args.out}")
+    return 0
+
+
+def diagnose(model_dir: Path, args: argparse.Namespace) -> dict:
+    """Print the diagnostic of one bundle; return its figures."""
 
     from model.bundle import load_bundle
     from model.evaluate import threshold_for_false_alarms
@@ -64,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     from model.schemas import CheckRequest
     from model.scoring import RiskPredictor
 
-    bundle = load_bundle(args.model)
+    print(f"== {model_dir}")
+    bundle = load_bundle(model_dir)
     profiles = bundle.load_profiles()
     predictor = RiskPredictor(bundle.pipeline)
     column = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -118,15 +137,29 @@ def main(argv: list[str] | None = None) -> int:
                      in rows if truth["scenario"] != "legit" and max(risks, default=0.0) <= threshold)
     print("missed, by what the wrong recipient is:",
           ", ".join(f"{k} {v}" for k, v in missed.most_common()))
-    if args.oracle:
+    oracle = _oracle(rows, args.target) if args.oracle else None
+    if oracle is not None:
         print("oracle (fitted on the test month, 5 folds by case):",
-              ", ".join(f"{c}/{sum(total.values())}" for c in _oracle(rows, args.target)))
+              ", ".join(f"{c}/{sum(total.values())}" for c in oracle))
     # The product's verdict: the bundle's warn threshold, set in training (risk >= warn).
     warn = float(bundle.metadata["thresholds"]["warn"])
     wrong = np.array([max(r, default=0.0) for t, _, _, _, r in rows if t["scenario"] != "legit"])
     print(f"at the bundle's warn threshold {warn:.4f}: caught {(wrong >= warn).mean():.1%}, "
           f"false alarms {(legit >= warn).mean():.2%}")
-    return 0
+    return {
+        "model": str(model_dir),
+        "seed": bundle.metadata.get("seed"),
+        "legitimate_messages": len(legit),
+        "misdirected_messages": int(sum(total.values())),
+        "threshold_at_target": round(float(threshold), 4),
+        "caught_at_target": int(sum(caught.values())),
+        "per_scenario": {s: [caught[s], total[s]] for s in sorted(total)},
+        "missed_by_kind": dict(missed),
+        "oracle_caught_at_target": oracle,
+        "warn_threshold": round(warn, 4),
+        "caught_at_verdict": round(float((wrong >= warn).mean()), 4),
+        "false_alarms_at_verdict": round(float((legit >= warn).mean()), 4),
+    }
 
 
 def _miss_kind(evidence, matrix: np.ndarray, column: dict[str, int], truth: dict) -> str:

@@ -128,7 +128,20 @@ def _log(x: float) -> float:
 
 
 # Titles that introduce a patient or a correspondent; "Dr" introduces a colleague, not a patient.
-_TITLE_BEFORE = re.compile(r"\b(?:M\.|Mme|Mlle|Madame|Monsieur|Mr|Mrs|Ms)\s+([A-ZÀ-Ý][\w'\-]+)")
+# A title, the word after it and, on the same line, a second one: "M. Paul Girard".
+_TITLE_BEFORE = re.compile(
+    r"\b(?:M\.|Mme|Mlle|Madame|Monsieur|Mr|Mrs|Ms)\s+([A-ZÀ-Ý][\w'\-]+)(?:[ \t]+([A-ZÀ-Ý][\w'\-]+))?")
+
+
+def titled_surnames(text: str) -> set[str]:
+    """The folded surnames written after a title: "Mme Lemaire" → lemaire, and when a first
+    name comes between them, the word after it ("M. Paul Girard" → girard, not paul)."""
+    firsts = known_first_names()
+    out: set[str] = set()
+    for m in _TITLE_BEFORE.finditer(text[:4000]):
+        word, after = fold(m.group(1)), m.group(2)
+        out.add(fold(after) if after and word in firsts else word)
+    return out
 
 
 _NAME_WORD = re.compile(r"[A-ZÀ-Ý][A-ZÀ-Ýa-zà-ÿ'\-]+")
@@ -162,7 +175,7 @@ def _gazetteer_persons(text: str, profiles: HistoryProfiles, sender: str,
     tokens = capitalised_tokens(text)
     adjacent = _adjacent_names(text)
     own_names = {first_last(sender_name or profiles.name_of(sender) or None, None)} if sender else set()
-    titled = {fold(m.group(1)) for m in _TITLE_BEFORE.finditer(text[:4000])}
+    titled = titled_surnames(text)
     own_org = org_key(sender) if sender else None
     found: list[tuple[str | None, str | None, str, str | None]] = []
     seen: set[str] = set()

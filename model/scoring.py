@@ -359,7 +359,11 @@ def _third_parties(ev: Evidence, display: str | None, spacy_third: list[str]) ->
     """People the message names who are neither this recipient nor another one: the light
     analysis's, else the French NER's third parties that are not the recipient."""
     if ev.third_parties or ev.about_recipient:
-        return ev.third_parties
+        # A bare surname found after a title ("Roux" of "Mme Anne Roux") is shown as the NER
+        # wrote the person, first name included.
+        return [next((n for n in spacy_third if " " not in name
+                      and fold(n.split()[-1]) == fold(name)), name)
+                for name in ev.third_parties]
     return [n for n in spacy_third if not _same_person(n, display, ev.address)]
 
 

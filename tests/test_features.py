@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from model.content.types import ContentAnalysis
-from model.features import FEATURE_NAMES, light_analysis, message_context, message_features
+from model.features import (
+    FEATURE_NAMES,
+    light_analysis,
+    message_context,
+    message_features,
+    titled_surnames,
+)
 from model.history import HistoryProfiles, TopicModel
 from model.mail import Address, Message
 
@@ -172,6 +178,40 @@ def test_the_person_greeted_does_not_hide_a_third_party(profiles) -> None:
     alone = features_of(profiles, "paul.durand@free.fr", "Monsieur Durand,\nvotre rendez-vous.",
                         subject="Rendez-vous")
     assert alone["third_party_private"] == 0 and alone["greeting"] == 1
+
+
+@pytest.mark.parametrize(("text", "surnames"), [
+    ("Mme Lemaire est en ALD", {"lemaire"}),
+    ("Bonjour M. Paul Girard, NIR 1 85 05", {"girard"}),  # a first name, then the surname
+    ("M. Jean-Pierre Dupont", {"dupont"}),
+    ("Mme BLIN Julie", {"blin"}),  # the surname first: it is not a first name
+    ("Monsieur Alexandre,\nvotre dossier", {"alexandre"}),  # alone after a title: a surname
+    ("Bonjour M. Godard\nVotre rendez-vous", {"godard"}),  # the next line is not a name
+    ("Mme Lemaire et M. Martin Dupont", {"lemaire", "dupont"}),
+    ("Bonjour,\nvotre dossier", set()),
+])
+def test_the_surname_after_a_title(text: str, surnames: set[str]) -> None:
+    assert titled_surnames(text) == surnames
+
+
+def test_a_first_name_after_a_title_is_not_a_namesakes_surname() -> None:
+    # "M. Paul Girard" names Paul Girard, not Pierre Paul of the address book.
+    history = [Message(f"p{d}", T0 + timedelta(days=d), CLAIRE,
+                       [Address.parse("Pierre Paul <pierre.paul@free.fr>")],
+                       subject="Rendez-vous", body="Bonjour M. Paul, votre rendez-vous")
+               for d in range(5)]
+    p = HistoryProfiles(TopicModel(dim=4).fit([m.body for m in history] * 3))
+    p.update_many(history)
+
+    def third_parties(body: str) -> list[str]:
+        message = Message("x", T0 + timedelta(days=9), CLAIRE,
+                          [Address.parse("Anne Roux <anne.roux@gmail.com>")],
+                          subject="Dossier", body=body)
+        _, evidence = message_features(message_context(message, p, light_analysis(message)), p)
+        return evidence[0].third_parties
+
+    assert third_parties("Bonjour,\nM. Paul Girard est en ALD depuis le 3 juin.") == []
+    assert third_parties("Bonjour,\nM. Paul est en ALD depuis le 3 juin.") == ["Paul"]
 
 
 def test_same_full_name_at_another_address_of_the_domain() -> None:

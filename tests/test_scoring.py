@@ -387,3 +387,18 @@ def test_kind_mismatch_reason(scorer, monkeypatch, language: str, expected: str)
     # A small gap says nothing worth a sentence.
     ev.kind_gap = 0.05
     assert not _reason_messages(scorer, ev, "Cécile Turpin", "kind_mismatch")
+
+
+@pytest.mark.parametrize(("light", "ner", "shown"), [
+    (["Roux"], ["Paul Girard", "Anne Roux"], ["Anne Roux"]),  # a bare surname after a title
+    (["Julie Blin"], ["Julie Blin", "Anne Roux"], ["Julie Blin"]),  # already whole
+    (["Roux"], ["Paul Girard"], ["Roux"]),  # the NER did not see it: the surname alone
+])
+def test_a_third_party_is_named_as_the_ner_wrote_them(light: list[str], ner: list[str],
+                                                       shown: list[str]) -> None:
+    from model.features import Evidence
+    from model.scoring import _third_parties
+
+    evidence = Evidence(address="anne.b@gmail.com", field="to", kind="webmail",
+                        third_parties=light)
+    assert _third_parties(evidence, "Anne Bertin", ner) == shown

@@ -196,10 +196,11 @@ def test_the_surname_after_a_title(text: str, surnames: set[str]) -> None:
 
 def test_a_first_name_after_a_title_is_not_a_namesakes_surname() -> None:
     # "M. Paul Girard" names Paul Girard, not Pierre Paul of the address book.
-    history = [Message(f"p{d}", T0 + timedelta(days=d), CLAIRE,
-                       [Address.parse("Pierre Paul <pierre.paul@free.fr>")],
-                       subject="Rendez-vous", body="Bonjour M. Paul, votre rendez-vous")
-               for d in range(5)]
+    history = [Message(f"p{d}{who}", T0 + timedelta(days=d), CLAIRE, [Address.parse(who)],
+                       subject="Rendez-vous", body="Bonjour, votre rendez-vous")
+               for d in range(5) for who in ("Pierre Paul <pierre.paul@free.fr>",
+                                             "Bruno Bousquet <b.bousquet@sfr.fr>",
+                                             "Anne Bousquet <anne.bousquet@orange.fr>")]
     p = HistoryProfiles(TopicModel(dim=4).fit([m.body for m in history] * 3))
     p.update_many(history)
 
@@ -212,6 +213,9 @@ def test_a_first_name_after_a_title_is_not_a_namesakes_surname() -> None:
 
     assert third_parties("Bonjour,\nM. Paul Girard est en ALD depuis le 3 juin.") == []
     assert third_parties("Bonjour,\nM. Paul est en ALD depuis le 3 juin.") == ["Paul"]
+    # Named whole, Bruno Bousquet is one person, not also "a Bousquet" (his namesake Anne).
+    assert third_parties("Bonjour,\nM. Bruno Bousquet est en ALD.") == ["Bruno Bousquet"]
+    assert third_parties("Bonjour,\nM. Bousquet est en ALD.") == ["Bousquet"]
 
 
 def test_same_full_name_at_another_address_of_the_domain() -> None:

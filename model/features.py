@@ -183,13 +183,14 @@ def _gazetteer_persons(text: str, profiles: HistoryProfiles, sender: str,
         people = index[last]
         colleague = bool(own_org) and any(org_key(a) == own_org for _, _, a in people)
         colleague_firsts = {f for f, _, a in people if own_org and org_key(a) == own_org}
+        # Each person of that surname: written whole, first name beside the surname?
+        whole = [bool(first and first in tokens and (first, last) in adjacent)
+                 for first, _, _ in people]
         # "M. Bruno Bousquet" is Bruno Bousquet: the title's surname is not also a namesake.
-        named_whole = any(first and first in tokens and (first, last) in adjacent
-                          for first, _, _ in people)
-        for first, display, address in people:
+        named_whole = any(whole)
+        for (first, display, address), strong in zip(people, whole, strict=True):
             if own_org and org_key(address) == own_org:
                 continue  # a colleague ("Dr Maurin", a signature) is not a third party
-            strong = bool(first and first in tokens and (first, last) in adjacent)
             if strong and (first in colleague_firsts or (first, last) in own_names):
                 continue  # the colleague's or sender's own name (a signature), not this namesake
             # A bare "Mme Lemaire" is ambiguous when a colleague bears the name.

@@ -126,7 +126,12 @@ def inject(sim, message, scenario: str, rng: random.Random):
 
 def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_history: int,
           debug: Path | None = None) -> dict:
-    from model.evaluate import bootstrap_intervals, compute_metrics
+    from model.evaluate import (
+        bootstrap_intervals,
+        compute_metrics,
+        suggestion_quality,
+        suggestion_row,
+    )
     from model.scoring import Scorer
     from model.settings import Settings
     from model.simulate import Simulator
@@ -166,13 +171,14 @@ def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_hi
     risk, label, eid, scen, flagged = [], [], [], [], []
     cases: list[dict] = []
     as_sent: list[bool] = []  # rows of the messages as sent: each real recipient counted once
+    suggested: list[tuple] = []  # per scored message: was the leak warned, what was proposed
     for m in eligible:
-        examples = [(m, {a: 0 for a in m.recipient_addresses()}, "legit")]
+        examples = [(m, {a: 0 for a in m.recipient_addresses()}, "legit", None)]
         for scenario in ENRON_SCENARIOS:
             ex = inject(sim, m, scenario, rng)
             if ex is not None:
-                examples.append((ex.message, ex.labels, scenario))
-        for msg, labels, scenario_name in examples:
+                examples.append((ex.message, ex.labels, scenario, ex.intended))
+        for msg, labels, scenario_name, intended in examples:
             e = len(scen)
             response = scorer.check(to_request(msg))
             for r in response.recipients:
@@ -184,6 +190,8 @@ def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_hi
                 as_sent.append(scenario_name == "legit")
             scen.append(scenario_name)
             flagged.append(response.verdict != "send")
+            suggested.append(suggestion_row(response, {a for a, y in labels.items() if y},
+                                            scenario_name, intended))
             if debug is not None:
                 cases.append({"scenario": scenario_name, "sender": msg.sender.address,
                               "risk": response.risk, "wrong": [a for a, y in labels.items() if y],
@@ -193,6 +201,7 @@ def enron(paths: list[Path], work: Path, seed: int, test_fraction: float, min_hi
         debug.write_text(json.dumps(cases, indent=0))  # public Enron data, outside the repo
     metrics = compute_metrics(np.array(risk), np.array(label), np.array(eid), scen,
                               np.array(flagged), 0.005, negative_rows=np.array(as_sent))
+    metrics["suggestion"] = suggestion_quality(suggested)
     metrics["ci95"] = bootstrap_intervals(np.array(risk), np.array(label), np.array(eid), scen)
     return {
         "mailbox": name,
@@ -271,6 +280,9 @@ def over_seeds(runs: list[dict], first_seed: int) -> dict:
     return {"seeds": [first_seed + k for k in range(len(runs))],
             "values": {k: [round(x, 4) for x in v] for k, v in values.items()},
             "summary": summary, "top1_per_scenario_mean": per_scenario,
+            "suggestion_correct": [r["metrics"].get("suggestion", {}).get("correct") for r in runs],
+            "suggestion_precision": [r["metrics"].get("suggestion", {}).get("precision")
+                                     for r in runs],
             "train_seconds": [r["train_seconds"] for r in runs],
             "estimator_settings": [r.get("estimator_setting") for r in runs]}
 
@@ -284,6 +296,9 @@ def _headline(m: dict) -> dict:
         k: round(v["detection_at_target"], 3) for k, v in m.get("per_scenario", {}).items()}
     ci = m.get("ci95", {})
     out["ci95"] = {k: ci[k] for k in ("detection_at_target", "top1") if k in ci}
+    sug = m.get("suggestion", {})
+    out["suggestion"] = {k: (round(sug[k], 3) if isinstance(sug.get(k), float) else sug.get(k))
+                         for k in ("n", "correct", "precision", "on_false_alarms")}
     return out
 
 

@@ -166,6 +166,52 @@ def compute_metrics(
     return out
 
 
+def suggestion_quality(cases: Sequence[tuple[str, bool, str | None, str | None]]) -> dict:
+    """How often a warning proposes the address the sender meant.
+
+    ``cases``: per scored message, ``(scenario, warned, suggestion, intended)``, where
+    ``warned`` says the wrong recipient (legitimate messages: any recipient) was warned or
+    blocked and ``suggestion`` is the address the product proposed for it. Misdirected
+    messages count only when warned and when the label names the intended address (an extra
+    recipient, S8, has none: the fix is to remove it). ``correct`` is over those messages,
+    ``precision`` over the ones that got a suggestion; ``on_false_alarms`` is the share of
+    warned legitimate messages that propose replacing a right recipient, and
+    ``on_extra_recipients`` the share of warned extra recipients that propose someone.
+    """
+
+    def summary(rows: list[tuple[str | None, str | None]]) -> dict:
+        n = len(rows)
+        given = sum(1 for s, _ in rows if s)
+        correct = sum(1 for s, i in rows if s and s == i)
+        return {"n": n, "suggested": given / n if n else None,
+                "correct": correct / n if n else None,
+                "precision": correct / given if given else None}
+
+    mis = [(sc, s, i) for sc, warned, s, i in cases if sc != "legit" and warned and i]
+    out = summary([(s, i) for _, s, i in mis])
+    out["per_scenario"] = {code: summary([(s, i) for sc, s, i in mis if sc == code])
+                           for code in sorted({sc for sc, _, _ in mis})}
+    false_alarms = [s for sc, warned, s, _ in cases if sc == "legit" and warned]
+    out["on_false_alarms"] = (sum(1 for s in false_alarms if s) / len(false_alarms)
+                              if false_alarms else None)
+    extra = [s for sc, warned, s, i in cases if sc != "legit" and warned and not i]
+    out["on_extra_recipients"] = sum(1 for s in extra if s) / len(extra) if extra else None
+    return out
+
+
+def suggestion_row(response, wrong: set[str], scenario: str, intended: str | None
+                   ) -> tuple[str, bool, str | None, str | None]:
+    """One message's entry for :func:`suggestion_quality` from a ``CheckResponse``: whether its
+    wrong recipient (legitimate messages: any recipient) was warned, and what it proposed."""
+    from model.mail import normalize_address
+
+    watched = [r for r in response.recipients
+               if r.verdict != "send" and (scenario == "legit" or r.address in wrong)]
+    suggestion = next((r.suggestion for r in watched if r.suggestion), None)
+    intended = normalize_address(intended) or intended if intended else None
+    return scenario, bool(watched), suggestion, intended
+
+
 def bootstrap_intervals(risk: np.ndarray, label: np.ndarray, example_id: np.ndarray,
                         scenarios: Sequence[str], target: float = 0.005, n_boot: int = 500,
                         seed: int = 0) -> dict[str, list[float]]:
@@ -267,6 +313,7 @@ def score_cases(model_dir: Path, cases: Path, labels: Path, settings: Settings |
     scenarios: list[str] = []
     verdicts: list[str] = []
     latency: list[float] = []
+    suggested: list[tuple[str, bool, str | None, str | None]] = []
     with tempfile.TemporaryDirectory() as tmp:
         isolated = settings.model_copy(update={"history_url": f"sqlite:///{tmp}/history.db"})
         scorer = Scorer.load(Path(model_dir), isolated)
@@ -284,6 +331,8 @@ def score_cases(model_dir: Path, cases: Path, labels: Path, settings: Settings |
                     example_id.append(e)
                 scenarios.append(truth.get("scenario", "legit") if wrong else "legit")
                 verdicts.append(response.verdict)
+                suggested.append(suggestion_row(response, wrong, scenarios[-1],
+                                                truth.get("intended")))
                 if learn_sent:
                     # As deployed: the add-in reports every message that leaves (/v1/sent),
                     # after the user has fixed the recipients.
@@ -301,6 +350,7 @@ def score_cases(model_dir: Path, cases: Path, labels: Path, settings: Settings |
         model_version=version, target=settings.target_false_alarm_rate)
     scored.metrics = compute_metrics(scored.risk, scored.label, scored.example_id,
                                      scored.scenarios, scored.flagged, scored.target)
+    scored.metrics["suggestion"] = suggestion_quality(suggested)
     return scored
 
 

@@ -346,6 +346,20 @@ def greeting_contradicts(greeting: str, titled: bool, display: str | None, addre
     return titled and token == first and token != last and token in known_first_names()
 
 
+def answers_greeting(greeting: str, titled: bool, display: str | None, address: str) -> bool:
+    """Does the person the greeting names answer to this address? "Madame Lemaire" to
+    ``s.lemaire@``, "Hi Jeff" to Jeffrey Garten; not "Chère Madame Solange Mace" to Christiane
+    Mace (a namesake)."""
+    greeted = greeting.split()
+    if not greeted:
+        return False
+    answers = (name_matches(greeting, display, address)
+               or _person_is(None, greeted[-1], display, address)
+               or (len(greeted) == 1 and not titled
+                   and greets_first_name(greeted[0], display, address)))
+    return answers and not greeting_contradicts(greeting, titled, display, address)
+
+
 def _person_is(first: str | None, last: str | None, display: str | None, address: str) -> bool:
     local_tokens = name_tokens(None, address)
     tokens = set(name_tokens(display, address)) | set(local_tokens)
@@ -593,13 +607,7 @@ def recipient_features(
     greet_other = 0.0
     if ctx.greeting:
         ev.greeting = ctx.greeting
-        greeted = ctx.greeting.split()
-        greet = 1.0 if (name_matches(ctx.greeting, name, address)
-                        or _person_is(None, greeted[-1], name, address)
-                        or (len(greeted) == 1 and not ctx.greeting_titled
-                            and greets_first_name(greeted[0], name, address))) else -1.0
-        if greet > 0 and greeting_contradicts(ctx.greeting, ctx.greeting_titled, name, address):
-            greet = -1.0
+        greet = 1.0 if answers_greeting(ctx.greeting, ctx.greeting_titled, name, address) else -1.0
         greet_other = float(any(name_matches(ctx.greeting, ctx.names.get(o), o) for o in others))
     ev.greeting_state = int(greet)
     f["greeting"] = greet

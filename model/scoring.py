@@ -26,6 +26,7 @@ from model.content.types import SENSITIVE_KEYS, ContentAnalysis
 from model.features import (
     FEATURE_NAMES,
     Evidence,
+    MessageContext,
     light_analysis,
     message_context,
     message_features,
@@ -47,6 +48,7 @@ from model.reasons import (
 )
 from model.schemas import CheckRequest, CheckResponse, Reason, RecipientVerdict
 from model.settings import Settings, get_settings
+from model.suggest import suggest
 
 RISK_ORDER = {"send": 0, "warn": 1, "block": 2}
 # A flagged recipient gets the "kind of mailbox" reason when the message fits another kind this
@@ -167,18 +169,16 @@ class Scorer:
 
     # ------------------------------------------------------------------ scoring
     def model_risks(self, message: Message, full: ContentAnalysis
-                    ) -> tuple[dict[str, tuple[float, Evidence]], dict[str, str | None]]:
+                    ) -> tuple[dict[str, tuple[float, Evidence]], MessageContext]:
         """The model's calibrated risk and the evidence of each recipient (before the verdict's
-        rules), and who was probably meant instead."""
+        rules), and the message's context (for the suggestions)."""
         light = light_analysis(message, reuse=full)  # the analyzer's spans when same text
         with self._lock:
             ctx = message_context(message, self.profiles, light)
             matrix, evidence = message_features(ctx, self.profiles)
             risks = self._predictor.risks(matrix)
-            by_address = {ev.address: (float(r), ev) for r, ev in zip(risks, evidence, strict=True)}
-            suggestions = {ev.address: self._suggest(ctx.sender, ev, ctx.greeting)
-                           for ev in evidence}
-        return by_address, suggestions
+        by_address = {ev.address: (float(r), ev) for r, ev in zip(risks, evidence, strict=True)}
+        return by_address, ctx
 
     def check(
         self,
@@ -193,7 +193,7 @@ class Scorer:
         check_id = check_id or uuid.uuid4().hex
         message = request.to_message(check_id, now)
         full = self.analyzer.analyze(message)
-        by_address, suggestions = self.model_risks(message, full)
+        by_address, ctx = self.model_risks(message, full)
         counts = full.sensitive_counts()
         sensitive = {k: int(counts.get(k, 0)) for k in SENSITIVE_KEYS}
         for k, v in counts.items():
@@ -238,7 +238,7 @@ class Scorer:
             suggestion = None
             if verdict != "send" and ev is not None:
                 reasons = self._reasons(ev, addr.name, has_sensitive, sensitive, spacy_third)
-                suggestion = suggestions.get(addr.address)
+                suggestion = self.suggest(ev, ctx)
             recipients.append(RecipientVerdict(
                 address=addr.address, field=fld, risk=round(min(max(risk, 0.0), 1.0), 4),
                 verdict=verdict, reasons=reasons, suggestion=suggestion))
@@ -268,22 +268,10 @@ class Scorer:
             self.store.update(message, vector)
 
     # ------------------------------------------------------------------ explanations
-    def _suggest(self, sender: str, ev: Evidence, greeting: str | None) -> str | None:
-        """Who was probably meant: a confusable contact written to more, else the person the
-        greeting names, else the contact whose exchanges fit the topic best."""
-        if ev.neighbour and ev.neighbour_count > ev.sent:
-            return ev.neighbour
-        if greeting and ev.greeting_state < 0:
-            index = self.profiles.sender_index(sender)
-            best, best_count = None, 0.0
-            for a, c in zip(index.addresses, index.counts, strict=True):
-                if c > best_count and name_matches(greeting, self.profiles.name_of(a), a):
-                    best, best_count = a, float(c)
-            if best and best != ev.address:
-                return best
-        if ev.best_topic_contact and ev.topic_best_gap > 0.3 and ev.best_topic_contact != ev.address:
-            return ev.best_topic_contact
-        return None
+    def suggest(self, ev: Evidence, ctx: MessageContext) -> str | None:
+        """Who was probably meant instead of a warned recipient (``model.suggest``)."""
+        with self._lock:
+            return suggest(ev, ctx, self.profiles)[0]
 
     def _reasons(self, ev: Evidence, display: str | None, has_sensitive: bool,
                  sensitive: dict[str, int], spacy_third: list[str]) -> list[Reason]:

@@ -133,3 +133,25 @@ def test_greeting_swap_raises_risk(scorer, small_world: Path) -> None:
     base = scorer.check(request).recipients[0].risk
     swapped = request.model_copy(update={"body": "Bonjour Bérénice,\n\n" + request.body})
     assert scorer.check(swapped).recipients[0].risk >= base
+
+
+def test_a_warning_proposes_the_address_meant_or_nothing(scorer, small_world: Path) -> None:
+    """Minimum functionality of "who was probably meant": over the small world's warned
+    misdirections, the proposal is the intended address at least 60 % of the time, and a
+    proposal made is right at least 85 % of the time (the add-in offers it as the fix: a wrong
+    one invites a second misdirection). Measured in session 10: 75 % and 96 %; the suggestion
+    rules of sessions 1-9 gave 41 % and 44 %."""
+    from model.evaluate import suggestion_quality, suggestion_row
+
+    cases = (small_world / "cases.jsonl").read_text().splitlines()
+    labels = (small_world / "labels.jsonl").read_text().splitlines()
+    rows = []
+    for case, label in zip(cases, labels, strict=True):
+        truth = json.loads(label)
+        response = scorer.check(CheckRequest.model_validate_json(case))
+        rows.append(suggestion_row(response, set(truth["wrong"]), truth["scenario"],
+                                   truth["intended"]))
+    quality = suggestion_quality(rows)
+    assert quality["n"] >= 30
+    assert quality["correct"] >= 0.6, quality
+    assert quality["precision"] >= 0.85, quality

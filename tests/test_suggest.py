@@ -37,6 +37,8 @@ def profiles() -> HistoryProfiles:
         out.append(mail(f"a{d}", d, CLAIRE, SOPHIE, "Télétransmission",
                         "Bonjour Sophie, bordereau CPAM lot"))
         out.append(mail(f"m{d}", d, CLAIRE, MARC, "Lot FSE", "Bonjour, lot de FSE télétransmis"))
+        out.append(mail(f"g{d}", d, CLAIRE, "smu-betas@yahoogroups.com", "Golf",
+                        "Hi brothers, golf on Sunday"))
         out.append(mail(f"s{d}", d, CLAIRE, SOPHIE_BERNARD, "Planning",
                         "Bonjour Sophie, planning des congés de l'équipe"))
         if d % 2 == 0:
@@ -95,14 +97,33 @@ def test_who_was_meant(profiles, to: str, body: str, subject: str,
     assert suggestion_for(profiles, to, body, subject) == expected
 
 
-def test_an_autocomplete_neighbour_needs_a_regular_correspondent(profiles) -> None:
+def test_an_autocomplete_neighbour_needs_a_regular_correspondent_that_fits(profiles) -> None:
     # marcel.roux@ shares "marc" with marc.lefebvre@ (40 messages): proposed for a CPAM lot,
     # the message fitting what Claire sends the CPAM agent.
     assert suggestion_for(profiles, "marcel.roux@orange.fr", "Bonjour,\n\nlot de FSE télétransmis",
                           "Lot FSE") == ("marc.lefebvre@cpam-eure.example", "prefix")
-    # The other way round, Marcel (5 messages) is too rare a correspondent to be proposed.
+    # Not for a message that fits neither of them better (the team's planning).
+    assert suggestion_for(profiles, "marcel.roux@orange.fr", "Bonjour,\n\nplanning des congés",
+                          "Planning") == (None, None)
+    # The other way round, Marcel (5 messages) is written to less than the recipient.
     assert suggestion_for(profiles, "marc.lefebvre@cpam-eure.example",
                           "Bonjour,\n\nvotre rendez-vous", "Rendez-vous") == (None, None)
+
+
+def test_a_nickname_or_a_group_greeted_is_not_a_name(profiles) -> None:
+    # A post to a list greets its members ("Hi brothers"): the list's look-alike is still meant.
+    got = suggestion_for(profiles, "smu-betas@yahoogroup.com", "Hi brothers,\n\ngolf on Sunday",
+                         "Golf")
+    assert got == ("smu-betas@yahoogroups.com", "edit")
+    # Not a look-alike, an autocomplete neighbour: a nickname ("Shacklepuss", a list member's
+    # in skilling-j) does not send it to the search for a person of that name.
+    got = suggestion_for(profiles, "smu-betas-owner@egroups.com",
+                         "Hi Shacklepuss,\n\ngolf on Sunday", "Golf")
+    assert got == ("smu-betas@yahoogroups.com", "prefix")
+    # A list answers to the name of any member it greets; a person does not.
+    got = suggestion_for(profiles, "smu-betas@yahoogroup.com", "Hi Claude,\n\ngolf on Sunday",
+                         "Golf")
+    assert got == ("smu-betas@yahoogroups.com", "edit")
 
 
 def test_two_namesakes_the_message_fits_decides(profiles) -> None:

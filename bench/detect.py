@@ -280,6 +280,7 @@ def over_seeds(runs: list[dict], first_seed: int) -> dict:
     return {"seeds": [first_seed + k for k in range(len(runs))],
             "values": {k: [round(x, 4) for x in v] for k, v in values.items()},
             "summary": summary, "top1_per_scenario_mean": per_scenario,
+            "suggestion_n": [r["metrics"].get("suggestion", {}).get("n") for r in runs],
             "suggestion_correct": [r["metrics"].get("suggestion", {}).get("correct") for r in runs],
             "suggestion_precision": [r["metrics"].get("suggestion", {}).get("precision")
                                      for r in runs],

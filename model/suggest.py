@@ -8,7 +8,7 @@ suggestion is made only from evidence that points at one person, in this order:
 2. when the greeting names someone the recipient does not answer to ("Bonjour Mme Duhamel" to
    ``julie.blin@``): the known address that answers to that name, among the sender's
    correspondents and, for a surname, the organisation's (a patient written to by a
-   colleague); nobody else;
+   colleague), when one clearly beats the others; nobody else;
 3. the same mailbox name at another organisation of the same kind (``tiers-payant@``);
 4. an autocomplete or namesake neighbour holding at least 2 % of the sender's mail, which the
    message fits clearly better than the recipient.
@@ -41,6 +41,10 @@ MIN_NAME_NEIGHBOUR_GAP = 0.3
 # that with the organisation: likeness to the wrong address, fit of the message to what is
 # exchanged with the candidate, every greeted word in its name.
 W_ALIKE, W_TOPIC, W_WHOLE = 2.0, 3.0, 2.0
+# The greeted candidate must beat the runner-up by this much (e times the messages, or a third
+# of a cosine of topic fit); on the development world it turned 66 right proposals of 79 into
+# 58 of 63.
+MIN_GREETING_MARGIN = 1.0
 
 
 def suggest(ev: Evidence, ctx: MessageContext, profiles: HistoryProfiles
@@ -140,7 +144,7 @@ def greeted_contacts(ev: Evidence, ctx: MessageContext, profiles: HistoryProfile
             pool.update(a for a in org.addresses if surname in a.split("@", 1)[0])
     pool -= exclude
     wrong_local = ev.address.split("@", 1)[0]
-    best, best_score = None, -math.inf
+    best, best_score, runner_up = None, -math.inf, -math.inf
     for address in sorted(pool):
         if not _fits_greeting(address, ctx.greeting, ctx, profiles, strict=True):
             continue
@@ -157,5 +161,9 @@ def greeted_contacts(ev: Evidence, ctx: MessageContext, profiles: HistoryProfile
         score = (math.log1p(own) + 0.5 * math.log1p(theirs) + W_ALIKE * alike + W_TOPIC * fit
                  + W_WHOLE * whole)
         if score > best_score:
-            best, best_score = address, score
-    return best
+            best, best_score, runner_up = address, score, best_score
+        elif score > runner_up:
+            runner_up = score
+    # Two people who answer to the name and score alike ("Sophie": Sophie Pons or Sophie
+    # Lemaire): proposing either would be a guess.
+    return best if best_score - runner_up >= MIN_GREETING_MARGIN else None

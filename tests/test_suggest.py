@@ -55,6 +55,10 @@ def profiles() -> HistoryProfiles:
                             "Bonjour Mme Blin, votre rendez-vous"))
         if d % 10 == 0:
             out.append(mail(f"p{d}", d, CLAIRE, SOPHIE_PONS, "Planning", "Bonjour Sophie, planning"))
+            # Two Léas Claire writes to alike.
+            for lea in ("Léa Roux <l.roux@cds-havre.example>", "Léa Rault <l.rault@cds-havre.example>"):
+                out.append(mail(f"l{d}{lea[4]}", d, CLAIRE, lea, "Compte rendu",
+                                "Bonjour Léa, le compte rendu du staff"))
             # Only a colleague writes to Mme Duhamel: Claire never did.
             out.append(mail(f"d{d}", d, OLIVIA, DUHAMEL, "Rendez-vous",
                             "Bonjour Mme Duhamel, votre rendez-vous"))
@@ -132,6 +136,12 @@ def test_two_namesakes_the_message_fits_decides(profiles) -> None:
     got = suggestion_for(profiles, "paul.durand@free.fr",
                          "Bonjour Sophie,\n\nbordereau CPAM lot", "Télétransmission")
     assert got == ("s.lemaire@cds-havre.example", "greeting")
+
+
+def test_two_namesakes_alike_is_a_guess_not_a_proposal(profiles) -> None:
+    got = suggestion_for(profiles, "paul.durand@free.fr",
+                         "Bonjour Léa,\n\nle compte rendu du staff", "Compte rendu")
+    assert got == (None, None)
 
 
 def test_someone_already_on_the_message_is_not_proposed(profiles) -> None:

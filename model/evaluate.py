@@ -208,7 +208,7 @@ def suggestion_row(response, wrong: set[str], scenario: str, intended: str | Non
     watched = [r for r in response.recipients
                if r.verdict != "send" and (scenario == "legit" or r.address in wrong)]
     suggestion = next((r.suggestion for r in watched if r.suggestion), None)
-    intended = normalize_address(intended) or intended if intended else None
+    intended = (normalize_address(intended) or intended) if intended else None
     return scenario, bool(watched), suggestion, intended
 
 

@@ -14,7 +14,8 @@ suggestion is made only from evidence that points at one person, in this order:
    message fits clearly better than the recipient.
 
 A greeting counts as a name only when it holds a known first name or a surname of the history
-(not "Hi Shacklepuss"), and a list or a role mailbox answers to any name. Nothing is proposed
+(not "Hi Shacklepuss"), and a list answers to any name (so does a mailbox with neither a
+display name of two words nor a known first name). Nothing is proposed
 from topic fit alone: on the development world the best-fitting contact was the address meant
 3 times out of 34 (docs/model.md, "Suggestions"). Pure functions over the evidence, the message
 context and the profiles; nothing is stored.
@@ -90,10 +91,11 @@ def _is_a_name(greeting: str | None, profiles: HistoryProfiles) -> bool:
     return any(t in known_first_names() or t in surnames for t in greeting.split())
 
 
-def _bears_a_name(address: str, profiles: HistoryProfiles) -> bool:
-    """Is ``address`` a person's (a display name of two words, or a known first name in it),
-    rather than a list or a role mailbox (``smu-betas@``, ``tiers-payant@``)?"""
-    name = profiles.name_of(address)
+def _bears_a_name(address: str, name: str | None) -> bool:
+    """Is ``address`` (shown as ``name``) a person's, rather than a list or a mailbox without a
+    display name (``smu-betas@``): a display name of two words or more, or a known first name
+    in the display name or the address? A role mailbox shown under two words ("Tiers payant")
+    counts as a person here."""
     if name and len(name_tokens(name)) >= 2:
         return True
     return any(t in known_first_names() for t in name_tokens(name, address))
@@ -102,11 +104,11 @@ def _bears_a_name(address: str, profiles: HistoryProfiles) -> bool:
 def _fits_greeting(address: str, greeting: str | None, ctx: MessageContext,
                    profiles: HistoryProfiles, strict: bool = False) -> bool:
     """Nothing in the greeting contradicts ``address``: the name it greets (if any) answers to
-    it, and its gender ("Madame,") is not the other one. A list or a role mailbox answers to
-    any name (a post greets one of its members), unless ``strict``."""
+    it, and its gender ("Madame,") is not the other one. An address that bears no person's name
+    (a list: a post greets one of its members) answers to any name, unless ``strict``."""
     name = profiles.name_of(address)
     if greeting and not answers_greeting(greeting, ctx.greeting_titled, name, address) and (
-            strict or _bears_a_name(address, profiles)):
+            strict or _bears_a_name(address, name)):
         return False
     if ctx.greeting_gender:
         known = recipient_gender(name, address)
